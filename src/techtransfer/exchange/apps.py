@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ExchangeConfig(AppConfig):
+    name = "techtransfer.exchange"
+    verbose_name = "导入导出"

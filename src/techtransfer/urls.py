@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from .api import api
+
+admin.site.site_header = "科技成果转移转化平台 · 后台管理"
+admin.site.site_title = "平台后台"
+admin.site.index_title = "后台管理"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("accounts/", include("techtransfer.accounts.urls")),
+    path("exchange/", include("techtransfer.exchange.urls")),
+    path("", include("techtransfer.portal.urls")),
+]
