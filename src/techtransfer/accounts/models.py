@@ -35,7 +35,9 @@ class RoleAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "role", "region"], name="role_assignment_unique"),
             models.UniqueConstraint(
-                fields=["user", "role"], condition=models.Q(region__isnull=True), name="role_assignment_unique_global"
+                fields=["user", "role"],
+                condition=models.Q(region__isnull=True),
+                name="role_assignment_unique_global",
             ),
             # A region administrator always has a region; the other roles are platform-wide.
             models.CheckConstraint(

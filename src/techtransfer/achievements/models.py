@@ -44,7 +44,9 @@ class Achievement(RegistryRecord):
     title = models.CharField(_("成果名称"), max_length=200)
     abstract = models.TextField(_("成果简介"))
     keywords = models.JSONField(_("关键词"), default=list, blank=True, validators=[validate_keywords])
-    kind = models.CharField(_("成果类型"), max_length=20, choices=AchievementKind.choices, default=AchievementKind.APPLIED)
+    kind = models.CharField(
+        _("成果类型"), max_length=20, choices=AchievementKind.choices, default=AchievementKind.APPLIED
+    )
     stage = models.CharField(_("成熟阶段"), max_length=10, choices=AchievementStage.choices, blank=True)
     readiness_level = models.PositiveSmallIntegerField(
         _("技术就绪度（TRL）"),
@@ -60,8 +62,12 @@ class Achievement(RegistryRecord):
         _("高新技术领域"), max_length=30, choices=HighTechField.choices, blank=True, db_index=True
     )
     ip_items = models.JSONField(_("知识产权"), default=list, blank=True, validators=[validate_ip_items])
-    owners = models.JSONField(_("成果权属单位（按贡献排序）"), default=list, blank=True, validators=[validate_names])
-    completers = models.JSONField(_("成果完成人（按贡献排序）"), default=list, blank=True, validators=[validate_names])
+    owners = models.JSONField(
+        _("成果权属单位（按贡献排序）"), default=list, blank=True, validators=[validate_names]
+    )
+    completers = models.JSONField(
+        _("成果完成人（按贡献排序）"), default=list, blank=True, validators=[validate_names]
+    )
     transfer_modes = models.CharField(_("转化方式"), max_length=100, blank=True)
     asking_price = models.DecimalField(
         _("意向价格（元）"),
@@ -93,7 +99,8 @@ class Achievement(RegistryRecord):
         indexes = [models.Index(fields=["status", "-published_at"], name="achievement_status_published")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(readiness_level__isnull=True) | models.Q(readiness_level__gte=1, readiness_level__lte=9),
+                condition=models.Q(readiness_level__isnull=True)
+                | models.Q(readiness_level__gte=1, readiness_level__lte=9),
                 name="achievement_readiness_1_9",
             ),
             models.CheckConstraint(

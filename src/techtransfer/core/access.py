@@ -72,7 +72,9 @@ def actor_of(user) -> Actor:
         user_id=user.pk,
         is_authenticated=True,
         roles=frozenset(roles),
-        region_paths=tuple(sorted(a.region.path for a in assignments if a.role == "region_admin" and a.region)),
+        region_paths=tuple(
+            sorted(a.region.path for a in assignments if a.role == "region_admin" and a.region)
+        ),
         organization_ids=frozenset(org for org, _role in memberships),
         admin_organization_ids=frozenset(org for org, role in memberships if role == "admin"),
     )

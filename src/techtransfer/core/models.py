@@ -14,7 +14,9 @@ class IndustryCode(models.Model):
 
     code = models.CharField(_("代码"), max_length=4, primary_key=True)
     name = models.CharField(_("名称"), max_length=100)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     level = models.PositiveSmallIntegerField(_("层级"))
 
     class Meta:
@@ -31,7 +33,9 @@ class AdminDivision(models.Model):
 
     code = models.CharField(_("代码"), max_length=6, primary_key=True)
     name = models.CharField(_("名称"), max_length=50)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     level = models.PositiveSmallIntegerField(_("层级"))
 
     class Meta:

@@ -81,7 +81,14 @@ def record_create(*, model, actor, fields: dict, request=None):
         obj.region_id = organization.region_id
     _full_clean(obj)
     obj.save()
-    log_event(actor=actor, action="create", target=obj, request=request, to_status=obj.status, changes=diff({}, snapshot(obj)))
+    log_event(
+        actor=actor,
+        action="create",
+        target=obj,
+        request=request,
+        to_status=obj.status,
+        changes=diff({}, snapshot(obj)),
+    )
     return obj
 
 

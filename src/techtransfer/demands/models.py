@@ -12,12 +12,19 @@ class Demand(RegistryRecord):
 
     title = models.CharField(_("需求名称"), max_length=200)
     description = models.TextField(_("需求描述"))
-    fields = models.CharField(_("技术领域"), max_length=300, blank=True, help_text=_("国家重点支持的高新技术领域，可多选"))
+    fields = models.CharField(
+        _("技术领域"), max_length=300, blank=True, help_text=_("国家重点支持的高新技术领域，可多选")
+    )
     industry = models.ForeignKey(
         "core.IndustryCode", verbose_name=_("国民经济行业"), null=True, blank=True, on_delete=models.PROTECT
     )
     budget = models.DecimalField(
-        _("预算（元）"), max_digits=16, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+        _("预算（元）"),
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
     deadline = models.DateField(_("截止日期"), null=True, blank=True)
     cooperation_modes = models.CharField(_("合作方式"), max_length=100, blank=True)

@@ -17,7 +17,12 @@ class Instrument(RegistryRecord):
     category = models.CharField(_("仪器类别"), max_length=20, choices=InstrumentCategory.choices)
     location = models.CharField(_("存放地点"), max_length=200, blank=True)
     original_value = models.DecimalField(
-        _("原值（元）"), max_digits=16, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+        _("原值（元）"),
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
     fee = models.DecimalField(
         _("参考收费（元/机时）"),

@@ -47,7 +47,11 @@ class Organization(models.Model):
         help_text=_("本平台区域树中的县区或园区；区域外单位留空"),
     )
     division = models.ForeignKey(
-        "core.AdminDivision", verbose_name=_("所在地行政区划"), null=True, blank=True, on_delete=models.PROTECT
+        "core.AdminDivision",
+        verbose_name=_("所在地行政区划"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
     )
     address = models.CharField(_("地址"), max_length=200, blank=True)
     website = models.URLField(_("网站"), blank=True)
@@ -84,13 +88,28 @@ class OrganizationFacts(models.Model):
     staff = models.PositiveIntegerField(_("职工人数"), null=True, blank=True)
     rd_staff = models.PositiveIntegerField(_("研发人员数"), null=True, blank=True)
     revenue = models.DecimalField(
-        _("营业收入（元）"), max_digits=16, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+        _("营业收入（元）"),
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
     rd_spend = models.DecimalField(
-        _("研发投入（元）"), max_digits=16, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+        _("研发投入（元）"),
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
     assets = models.DecimalField(
-        _("资产总额（元）"), max_digits=16, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+        _("资产总额（元）"),
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
 
     class Meta:
@@ -99,8 +118,12 @@ class OrganizationFacts(models.Model):
         ordering = ["organization", "-year"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "year"], name="organization_facts_one_per_year"),
-            models.CheckConstraint(condition=models.Q(revenue__gte=0), name="organization_facts_revenue_gte_0"),
-            models.CheckConstraint(condition=models.Q(rd_spend__gte=0), name="organization_facts_rd_spend_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(revenue__gte=0), name="organization_facts_revenue_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rd_spend__gte=0), name="organization_facts_rd_spend_gte_0"
+            ),
             models.CheckConstraint(condition=models.Q(assets__gte=0), name="organization_facts_assets_gte_0"),
         ]
 
@@ -140,7 +163,9 @@ class Certification(models.Model):
 class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(_("单位角色"), max_length=10, choices=MembershipRole.choices, default=MembershipRole.MEMBER)
+    role = models.CharField(
+        _("单位角色"), max_length=10, choices=MembershipRole.choices, default=MembershipRole.MEMBER
+    )
     created_at = models.DateTimeField(_("加入时间"), auto_now_add=True)
 
     class Meta:

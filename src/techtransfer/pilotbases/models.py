@@ -12,7 +12,9 @@ class PilotBase(RegistryRecord):
     """A pilot-scale (中试/产业化) base where results are tried before production."""
 
     name = models.CharField(_("基地名称"), max_length=200)
-    level = models.CharField(_("认定级别"), max_length=20, choices=RecognitionLevel.choices, default=RecognitionLevel.NONE)
+    level = models.CharField(
+        _("认定级别"), max_length=20, choices=RecognitionLevel.choices, default=RecognitionLevel.NONE
+    )
     recognized_on = models.DateField(_("认定日期"), null=True, blank=True)
     fields = models.CharField(_("服务领域"), max_length=300, blank=True)
     capabilities = models.TextField(_("中试能力与服务内容"))
