@@ -45,15 +45,22 @@ def people(db):
     p.acme_member = MembershipFactory(organization=acme, user__username="acme_member").user
     p.rival_member = MembershipFactory(organization=rival, user__username="rival_member").user
     p.platform_admin = RoleFactory(role="platform_admin", user__username="platform_admin").user
-    p.xiangshan_admin = RoleFactory(
-        role="region_admin", region=region("340603"), user__username="xiangshan_admin"
-    ).user
-    p.suixi_admin = RoleFactory(
-        role="region_admin", region=region("340621"), user__username="suixi_admin"
-    ).user
+    p.xiangshan_admin = RoleFactory(role="region_admin", region=region("340603"), user__username="xiangshan_admin").user
+    p.suixi_admin = RoleFactory(role="region_admin", region=region("340621"), user__username="suixi_admin").user
     p.scout = RoleFactory(role="scout", user__username="scout").user
     p.expert = RoleFactory(role="expert", user__username="expert").user
     p.commissioner = RoleFactory(role="commissioner", user__username="commissioner").user
     p.auditor = RoleFactory(role="auditor", user__username="auditor").user
     p.outsider = UserFactory(username="outsider")
     return p
+
+
+@pytest.fixture(autouse=True)
+def empty_page_cache():
+    # Cached anonymous pages are tagged with the content version, which restarts with every
+    # rolled-back test: start each test with an empty cache.
+    from django.core.cache import caches
+
+    caches["pages"].clear()
+    yield
+    caches["pages"].clear()

@@ -72,9 +72,7 @@ def actor_of(user) -> Actor:
         user_id=user.pk,
         is_authenticated=True,
         roles=frozenset(roles),
-        region_paths=tuple(
-            sorted(a.region.path for a in assignments if a.role == "region_admin" and a.region)
-        ),
+        region_paths=tuple(sorted(a.region.path for a in assignments if a.role == "region_admin" and a.region)),
         organization_ids=frozenset(org for org, _role in memberships),
         admin_organization_ids=frozenset(org for org, role in memberships if role == "admin"),
     )
@@ -215,6 +213,5 @@ def contact_fields_for(user, obj, *, editable: bool | None = None) -> dict:
     if editable is None:
         editable = may_edit(user, obj)
     return {
-        name: (getattr(obj, name) if editable else masked_value(name, getattr(obj, name)))
-        for name in obj.MASKED_FIELDS
+        name: (getattr(obj, name) if editable else masked_value(name, getattr(obj, name))) for name in obj.MASKED_FIELDS
     }

@@ -22,11 +22,7 @@ def _load(model, path: Path) -> int:
     existing = set(model.objects.values_list("code", flat=True))
     # Parents come before children in the files; bulk-create without parents, then link.
     model.objects.bulk_create(
-        [
-            model(code=r["code"], name=r["name"], level=int(r["level"]))
-            for r in rows
-            if r["code"] not in existing
-        ],
+        [model(code=r["code"], name=r["name"], level=int(r["level"])) for r in rows if r["code"] not in existing],
         batch_size=500,
     )
     by_code = {obj.code: obj for obj in model.objects.all()}

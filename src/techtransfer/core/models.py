@@ -14,9 +14,7 @@ class IndustryCode(models.Model):
 
     code = models.CharField(_("代码"), max_length=4, primary_key=True)
     name = models.CharField(_("名称"), max_length=100)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     level = models.PositiveSmallIntegerField(_("层级"))
 
     class Meta:
@@ -33,9 +31,7 @@ class AdminDivision(models.Model):
 
     code = models.CharField(_("代码"), max_length=6, primary_key=True)
     name = models.CharField(_("名称"), max_length=50)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     level = models.PositiveSmallIntegerField(_("层级"))
 
     class Meta:
@@ -116,3 +112,21 @@ class RegistryRecord(models.Model):
     @property
     def is_public(self) -> bool:
         return self.status == RecordStatus.PUBLISHED
+
+
+class ContentVersion(models.Model):
+    """One counter bumped by every registry write: cached public pages older than it are stale.
+
+    Reading it is one indexed single-row query, which lets every server process keep its own
+    page cache and still show a publication on the very next request.
+    """
+
+    key = models.CharField(max_length=30, primary_key=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("内容版本")
+        verbose_name_plural = _("内容版本")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

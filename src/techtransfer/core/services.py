@@ -17,6 +17,7 @@ from techtransfer.audit.services import log_event
 from . import access
 from .choices import RecordStatus
 from .errors import ErrorCode, ServiceError
+from .pagecache import bump_content_version
 from .workflow import EDITABLE_STATES, TRANSITIONS, available_actions
 
 # Never copied from user input: the workflow and bookkeeping own them.
@@ -81,6 +82,7 @@ def record_create(*, model, actor, fields: dict, request=None):
         obj.region_id = organization.region_id
     _full_clean(obj)
     obj.save()
+    bump_content_version()
     log_event(
         actor=actor,
         action="create",
@@ -109,6 +111,7 @@ def record_update(*, obj, actor, fields: dict, request=None):
     changes = diff(before, snapshot(obj))
     if changes:
         obj.save(update_fields=[*changes, "updated_at"])
+        bump_content_version()
         log_event(actor=actor, action="update", target=obj, request=request, changes=changes)
     return obj
 
@@ -133,8 +136,7 @@ def record_transition(*, obj, actor, action: str, comment: str = "", request=Non
         if obj.status not in transition.sources:
             raise ServiceError(
                 ErrorCode.BAD_TRANSITION,
-                _("当前状态“%(s)s”不允许“%(a)s”")
-                % {"s": RecordStatus(obj.status).label, "a": transition.action.label},
+                _("当前状态“%(s)s”不允许“%(a)s”") % {"s": RecordStatus(obj.status).label, "a": transition.action.label},
             )
         raise access.AccessDenied()
     comment = comment.strip()
@@ -150,6 +152,7 @@ def record_transition(*, obj, actor, action: str, comment: str = "", request=Non
         obj.published_at = timezone.now()
         update_fields.append("published_at")
     obj.save(update_fields=update_fields)
+    bump_content_version()
     log_event(
         actor=actor,
         action="transition",

@@ -85,9 +85,7 @@ def test_full_workflow_writes_events(people, kind):
     assert record.published_at is not None
 
 
-@pytest.mark.parametrize(
-    "who", ["acme_member", "suixi_admin", "rival_member", "scout", "auditor", "anonymous"]
-)
+@pytest.mark.parametrize("who", ["acme_member", "suixi_admin", "rival_member", "scout", "auditor", "anonymous"])
 def test_non_reviewers_cannot_approve_and_nothing_changes(people, who):
     record = REGISTRY_FACTORIES["demand"](organization=people.acme, status="submitted")
     before = Event.objects.count()
