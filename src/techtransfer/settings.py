@@ -160,9 +160,10 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:workspace"
 LOGOUT_REDIRECT_URL = "portal:home"
 
-# Idle sessions end after 30 minutes: the cookie is renewed on every request.
+# Idle sessions end after 30 minutes (accounts.middleware.IdleSessionTimeoutMiddleware renews
+# the session, and so the cookie's age, at most once a minute while the user is active).
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,4 +1,7 @@
+import os
+
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
 
 from .api import api
@@ -14,3 +17,10 @@ urlpatterns = [
     path("exchange/", include("techtransfer.exchange.urls")),
     path("", include("techtransfer.portal.urls")),
 ]
+
+if os.environ.get("TECHTRANSFER_BENCH_BARE") == "1":
+    # The benchmark's yardstick: the cheapest page this server can serve, through every middleware.
+    def bare_page(request):
+        return HttpResponse("ok", content_type="text/plain")
+
+    urlpatterns.insert(0, path("bench/bare/", bare_page))

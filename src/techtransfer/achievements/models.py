@@ -62,12 +62,8 @@ class Achievement(RegistryRecord):
         _("高新技术领域"), max_length=30, choices=HighTechField.choices, blank=True, db_index=True
     )
     ip_items = models.JSONField(_("知识产权"), default=list, blank=True, validators=[validate_ip_items])
-    owners = models.JSONField(
-        _("成果权属单位（按贡献排序）"), default=list, blank=True, validators=[validate_names]
-    )
-    completers = models.JSONField(
-        _("成果完成人（按贡献排序）"), default=list, blank=True, validators=[validate_names]
-    )
+    owners = models.JSONField(_("成果权属单位（按贡献排序）"), default=list, blank=True, validators=[validate_names])
+    completers = models.JSONField(_("成果完成人（按贡献排序）"), default=list, blank=True, validators=[validate_names])
     transfer_modes = models.CharField(_("转化方式"), max_length=100, blank=True)
     asking_price = models.DecimalField(
         _("意向价格（元）"),
@@ -96,7 +92,11 @@ class Achievement(RegistryRecord):
         verbose_name = _("科技成果")
         verbose_name_plural = _("科技成果")
         ordering = ["-published_at", "-id"]
-        indexes = [models.Index(fields=["status", "-published_at"], name="achievement_status_published")]
+        indexes = [
+            models.Index(fields=["status", "-published_at"], name="achievement_status_published"),
+            # Covers the portal's most common filter (field + readiness) for counts.
+            models.Index(fields=["status", "high_tech_field", "readiness_level"], name="achievement_status_field_trl"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(readiness_level__isnull=True)

@@ -44,7 +44,16 @@ class AnonymousPageCacheMiddleware:
     """Serve cached copies of anonymous GETs for the paths in ``CACHED_PREFIXES``."""
 
     CACHED_PREFIXES = ("/", "/api/v1/")
-    EXCLUDED_PREFIXES = ("/admin/", "/accounts/", "/exchange/", "/static/", "/audit/", "/workspace/", "/api/v1/docs")
+    EXCLUDED_PREFIXES = (
+        "/admin/",
+        "/accounts/",
+        "/exchange/",
+        "/static/",
+        "/audit/",
+        "/workspace/",
+        "/api/v1/docs",
+        "/bench/",
+    )
 
     def __init__(self, get_response):
         self.get_response = get_response

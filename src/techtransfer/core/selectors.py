@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from . import multichoice
 from .registry import RegistryKind
+from .search import keyword_q
 
 INDUSTRY_ANCESTRY = (
     "industry_id",
@@ -24,17 +25,6 @@ def industry_q(code: str) -> Q:
     for lookup in INDUSTRY_ANCESTRY:
         q |= Q(**{lookup: code})
     return q
-
-
-def keyword_q(fields: tuple[str, ...], q: str) -> Q:
-    """Every whitespace-separated term must occur in at least one of ``fields``."""
-    condition = Q()
-    for term in q.split():
-        any_field = Q()
-        for name in fields:
-            any_field |= Q(**{f"{name}__icontains": term})
-        condition &= any_field
-    return condition
 
 
 def apply_filters(kind: RegistryKind, queryset, filters: dict):
@@ -62,6 +52,6 @@ def record_list(*, kind: RegistryKind, user, filters: dict | None = None, q: str
     queryset = kind.model.objects.visible_to(user).select_related(*kind.select_related)
     queryset = apply_filters(kind, queryset, filters or {})
     if q.strip():
-        queryset = queryset.filter(keyword_q(kind.search_fields, q.strip()))
+        queryset = queryset.filter(keyword_q(kind, q.strip()))
     order = ordering if ordering.lstrip("-") in kind.orderings else kind.default_ordering
     return queryset.order_by(order, "-id")
