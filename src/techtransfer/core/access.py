@@ -215,3 +215,11 @@ def contact_fields_for(user, obj, *, editable: bool | None = None) -> dict:
     return {
         name: (getattr(obj, name) if editable else masked_value(name, getattr(obj, name))) for name in obj.MASKED_FIELDS
     }
+
+
+def can_create_organization(user, region) -> bool:
+    """Platform administrators register any organization; region administrators only in their subtree."""
+    actor = actor_of(user)
+    if actor.is_platform_admin:
+        return True
+    return region is not None and any(region.path.startswith(p) for p in actor.region_paths)
