@@ -107,6 +107,9 @@ def record_update(*, obj, actor, fields: dict, request=None):
         raise ServiceError(ErrorCode.NOT_EDITABLE)
     before = snapshot(obj)
     _assign(obj, fields)
+    # Handing a record to another organization needs the right to create records for it.
+    if obj.organization_id != before["organization"] and not access.can_create_record_for(actor, obj.organization):
+        raise access.AccessDenied()
     _full_clean(obj)
     changes = diff(before, snapshot(obj))
     if changes:

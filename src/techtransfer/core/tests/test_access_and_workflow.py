@@ -198,3 +198,15 @@ def test_contacts_masked_for_the_public(people):
         "contact_phone": "13800001111",
         "contact_email": "li@example.com",
     }
+
+
+def test_member_cannot_hand_a_record_to_another_organization(people):
+    record = REGISTRY_FACTORIES["demand"](organization=people.acme)
+    with pytest.raises(access.AccessDenied):
+        record_update(obj=record, actor=people.acme_member, fields={"organization": people.rival})
+    record.refresh_from_db()
+    assert record.organization == people.acme
+    # A platform administrator may move it.
+    record_update(obj=record, actor=people.platform_admin, fields={"organization": people.rival})
+    record.refresh_from_db()
+    assert record.organization == people.rival
