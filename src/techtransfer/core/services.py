@@ -80,6 +80,13 @@ def record_create(*, model, actor, fields: dict, request=None):
     _assign(obj, fields)
     if obj.region_id is None and organization is not None and organization.region_id is not None:
         obj.region_id = organization.region_id
+    # A scout who brings a record in is credited with it (the plan's 科技情报员 are rated on this).
+    if (
+        "scout" in {f.name for f in model._meta.fields}
+        and obj.scout_id is None
+        and access.actor_of(actor).has_role("scout")
+    ):
+        obj.scout = actor
     _full_clean(obj)
     obj.save()
     bump_content_version()

@@ -210,3 +210,19 @@ def test_member_cannot_hand_a_record_to_another_organization(people):
     record_update(obj=record, actor=people.platform_admin, fields={"organization": people.rival})
     record.refresh_from_db()
     assert record.organization == people.rival
+
+
+def test_scout_is_credited_with_the_achievements_they_bring_in(people):
+    from techtransfer.achievements.models import Achievement
+
+    brought = record_create(
+        model=Achievement,
+        actor=people.scout,
+        fields={"organization": people.rival, "title": "煤矸石综合利用技术", "abstract": "以煤矸石制备陶粒。"},
+    )
+    own = record_create(
+        model=Achievement,
+        actor=people.acme_member,
+        fields={"organization": people.acme, "title": "陶铝活塞", "abstract": "轻量化活塞。"},
+    )
+    assert (brought.scout, own.scout) == (people.scout, None)
