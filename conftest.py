@@ -56,11 +56,13 @@ def people(db):
 
 
 @pytest.fixture(autouse=True)
-def empty_page_cache():
+def empty_caches():
     # Cached anonymous pages are tagged with the content version, which restarts with every
     # rolled-back test: start each test with an empty cache.
     from django.core.cache import caches
 
-    caches["pages"].clear()
+    for alias in ("pages", "default"):
+        caches[alias].clear()
     yield
-    caches["pages"].clear()
+    for alias in ("pages", "default"):
+        caches[alias].clear()

@@ -93,7 +93,9 @@ class Achievement(RegistryRecord):
         verbose_name_plural = _("科技成果")
         ordering = ["-published_at", "-id"]
         indexes = [
-            models.Index(fields=["status", "-published_at"], name="achievement_status_published"),
+            models.Index(fields=["status", "-published_at", "-id"], name="achievement_status_published"),
+            # Lists for signed-in users mix published and own records: walk this one in order.
+            models.Index(fields=["-published_at", "-id"], name="achievement_published_order"),
             # Covers the portal's most common filter (field + readiness) for counts.
             models.Index(fields=["status", "high_tech_field", "readiness_level"], name="achievement_status_field_trl"),
         ]

@@ -8,6 +8,7 @@ import json
 import random
 import re
 import sys
+from datetime import timedelta
 from decimal import Decimal
 
 import django
@@ -91,7 +92,7 @@ def main(records: int) -> dict:
                 organization_id=org_id,
                 region_id=region_id,
                 status=status,
-                published_at=now if status == "published" else None,
+                published_at=now - timedelta(minutes=records - i) if status == "published" else None,
                 contact_name="联系人",
                 contact_phone="139" + f"{i:08d}"[-8:],
                 source=f"bench:{a['id']}+{b['id']}",
@@ -118,7 +119,7 @@ def main(records: int) -> dict:
                 organization_id=org_id,
                 region_id=region_id,
                 status="published" if i % 10 else "draft",
-                published_at=now if i % 10 else None,
+                published_at=now - timedelta(minutes=records - i) if i % 10 else None,
             )
         )
     Demand.objects.bulk_create(demands, batch_size=5000)
@@ -131,6 +132,9 @@ def main(records: int) -> dict:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
 
+    from techtransfer.core.dbmaintenance import database_optimize
+
+    database_optimize()
     published = list(Achievement.objects.filter(status="published").values_list("id", flat=True)[:5000])
     keyword_pool = [k for p in papers[:200] for k in p["keywords"][:1] if 2 <= len(k) <= 6]
     return {

@@ -24,6 +24,14 @@ def content_version() -> int:
     return row or 0
 
 
+def request_content_version(request) -> int:
+    """The content version, read at most once per request (the middleware may have read it already)."""
+    version = getattr(request, "_content_version", None)
+    if version is None:
+        version = request._content_version = content_version()
+    return version
+
+
 def bump_content_version() -> None:
     """Call inside the transaction of a write that changes what public pages show."""
     updated = ContentVersion.objects.filter(key=KEY).update(value=F("value") + 1)
@@ -65,7 +73,7 @@ class AnonymousPageCacheMiddleware:
     def __call__(self, request):
         if not _cacheable_request(request) or request.path.startswith(self.EXCLUDED_PREFIXES):
             return self.get_response(request)
-        version = content_version()
+        version = request_content_version(request)
         key = self._key(request, version)
         cached = self.cache.get(key)
         if cached is not None:

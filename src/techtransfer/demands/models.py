@@ -38,7 +38,11 @@ class Demand(RegistryRecord):
         verbose_name = _("技术需求")
         verbose_name_plural = _("技术需求")
         ordering = ["-published_at", "-id"]
-        indexes = [models.Index(fields=["status", "-published_at"], name="demand_status_published")]
+        indexes = [
+            models.Index(fields=["status", "-published_at", "-id"], name="demand_status_published"),
+            # Lists for signed-in users mix published and own records: walk this one in order.
+            models.Index(fields=["-published_at", "-id"], name="demand_published_order"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(budget__isnull=True) | models.Q(budget__gte=0), name="demand_budget_gte_0"

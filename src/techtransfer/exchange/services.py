@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from techtransfer.audit.services import log_event
 from techtransfer.core.access import AccessDenied, actor_of
+from techtransfer.core.dbmaintenance import database_optimize
 from techtransfer.core.errors import ErrorCode, ServiceError
 
 from .columns import CellError, Lookups, plain_header, quoted
@@ -200,6 +201,9 @@ def _log_import(*, user, report: ImportReport, request) -> None:
     )
 
 
+BULK_IMPORT_ROWS = 500
+
+
 def import_file(*, kind: str, user, file_name: str, data: bytes, dry_run: bool = False, request=None) -> ImportReport:
     """Check every row of an .xlsx/.csv file and create them all, or nothing (also nothing on a dry run).
 
@@ -243,6 +247,9 @@ def import_file(*, kind: str, user, file_name: str, data: bytes, dry_run: bool =
             transaction.set_rollback(True)
     if not committed:
         _log_import(user=user, report=report, request=request)
+    elif created >= BULK_IMPORT_ROWS:
+        # A large import can change the data's shape; refresh the planner's statistics.
+        transaction.on_commit(database_optimize)
     return report
 
 

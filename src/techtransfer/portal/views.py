@@ -23,7 +23,7 @@ from techtransfer.core import access, services
 from techtransfer.core import selectors as core_selectors
 from techtransfer.core.choices import RecordStatus, WorkflowAction
 from techtransfer.core.errors import ErrorCode, ServiceError
-from techtransfer.core.pagecache import skip_page_cache
+from techtransfer.core.pagecache import request_content_version, skip_page_cache
 from techtransfer.core.registry import KINDS
 from techtransfer.core.workflow import EDITABLE_STATES, TRANSITIONS
 from techtransfer.organizations.models import Organization
@@ -51,7 +51,7 @@ def _page(request, queryset, size: int):
 
 
 def home(request):
-    figures = selectors.home_figures()
+    figures = selectors.home_figures_cached(version=request_content_version(request))
     return render(
         request,
         "portal/home.html",

@@ -34,3 +34,23 @@ def test_region_filter_covers_subtree(people):
     found = record_list(kind=KINDS["demands"], user=None, filters={"region": "340600"})
     assert list(found) == [in_park]
     assert list(record_list(kind=KINDS["demands"], user=None, filters={"region": "340621"})) == []
+
+
+@pytest.mark.django_db
+def test_optimize_lets_signed_in_lists_walk_the_publication_index(people):
+    from django.db import connection
+
+    from techtransfer.core.dbmaintenance import database_optimize
+
+    for _ in range(30):
+        AchievementFactory(organization=people.rival, status="published")
+    AchievementFactory(organization=people.acme, status="draft")
+    database_optimize()
+    queryset = record_list(kind=KINDS["achievements"], user=people.acme_member)[:20]
+    if connection.vendor == "sqlite":
+        sql, params = queryset.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = " ".join(str(row) for row in cursor.fetchall())
+        assert "achievement_published_order" in plan
+    assert len(list(queryset)) == 20

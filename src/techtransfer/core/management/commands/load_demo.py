@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from techtransfer.core.dbmaintenance import database_optimize
 from techtransfer.core.registry import KINDS
 from techtransfer.demo.loader import DEFAULT_PAPERS, DemoDataError, demo_load
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
             result = demo_load(papers=papers)
         except DemoDataError as exc:
             raise CommandError(str(exc)) from exc
+        database_optimize()
         labels = {**OTHER_LABELS, **{slug: kind.label for slug, kind in KINDS.items()}}
         created = [f"{labels[name]} {count}" for name, count in result.created.items() if count]
         if created:
