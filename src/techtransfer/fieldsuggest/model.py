@@ -1,0 +1,453 @@
+"""A linear text classifier over hashed character n-grams and jieba words.
+
+The whole pipeline is here and framework-free (no Django):
+
+* :func:`normalize_text` — NFKC (full-width → half-width), HTML tags and entities removed, traditional →
+  simplified characters (OpenCC ``t2s``), lower case, whitespace folded. Traditional input therefore gives the
+  same features, and the same suggestion, as its simplified form.
+* :func:`extract_features` — character 1–3-grams plus jieba words (a private ``rjieba`` instance, so a user
+  dictionary added elsewhere in the process cannot change what the model sees), each hashed with CRC-32 into
+  ``2**n_bits`` buckets. No n-gram string is stored anywhere: the model keeps bucket numbers only.
+* :class:`SuggestionModel` — sublinear tf × smoothed idf, l2-normalized, scored by a one-vs-rest linear SVM
+  (scikit-learn's ``LinearSVC``). Probabilities are a softmax of the scores with one temperature fitted on a
+  held-out fifth of the training data. Weights are kept as float16 from the moment training ends, so the model
+  in memory and the model saved to disk give identical probabilities.
+
+Saved models are ``.npz`` archives of plain arrays, read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+import unicodedata
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+#: ``class_weight="auto"`` turns to balanced class weights above this ratio of largest to smallest class.
+IMBALANCE_RATIO = 5
+
+#: Keys that hold the short name of a record, and keys that hold its body, in the order they are looked for.
+TITLE_KEYS = ("title", "name")
+BODY_KEYS = ("abstract", "description", "text", "context")
+
+_TAG_RE = re.compile(r"<[^>]{0,200}>")
+_SPACE_RE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1)
+def _opencc():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+_jieba_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    # A private instance: rjieba's global one may be given a user dictionary by the matcher, which must not change
+    # what this model sees. Calls go through _jieba_lock, so threads share one dictionary in memory.
+    import rjieba
+
+    return rjieba.Jieba()
+
+
+def _cut(text: str) -> list[str]:
+    segmenter = _jieba()
+    with _jieba_lock:
+        return segmenter.cut(text)
+
+
+def normalize_text(text: str) -> str:
+    """The canonical form the classifier sees: idempotent, and the same for traditional and simplified input."""
+    text = html.unescape(text or "")
+    text = _TAG_RE.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _opencc().convert(text)
+    return _SPACE_RE.sub(" ", text).strip().lower()
+
+
+def compose_text(record: Mapping[str, object], keys: Sequence[str] | None = None) -> str:
+    """Title (or name) and body (abstract, description, text or context) of one record, joined by 。.
+
+    ``keys`` names the fields to join instead (see :func:`techtransfer.fieldsuggest.evaluation.detect_text_keys`).
+    """
+    groups = [(key,) for key in keys] if keys is not None else [TITLE_KEYS, BODY_KEYS]
+    parts = []
+    for group in groups:
+        for key in group:
+            value = record.get(key)
+            if isinstance(value, str) and value.strip():
+                parts.append(value.strip())
+                break
+    return "。".join(parts)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How text becomes hashed features; saved with the model, so a loaded model extracts exactly as trained."""
+
+    n_bits: int = 20
+    char_min: int = 1
+    char_max: int = 2
+    words: bool = True
+    #: The word block is l2-normalized to this length beside the character block (length 1) before the whole
+    #: vector is normalized, so the few words of a text are not drowned by its many character n-grams.
+    word_weight: float = 1.0
+
+    def to_dict(self) -> dict:
+        return {
+            "n_bits": self.n_bits,
+            "char_min": self.char_min,
+            "char_max": self.char_max,
+            "words": self.words,
+            "word_weight": self.word_weight,
+        }
+
+
+def _bucket(token: str, mask: int) -> int:
+    return zlib.crc32(token.encode("utf-8")) & mask
+
+
+def extract_features(text: str, config: FeatureConfig) -> Counter:
+    """Counts of hashed features of one text: ``{bucket: count}``. The text is normalized first."""
+    text = normalize_text(text)
+    mask = (1 << config.n_bits) - 1
+    word_offset = 1 << config.n_bits  # words live in their own block of buckets, after the characters'
+    counts: Counter = Counter()
+    compact = text.replace(" ", "")
+    for n in range(config.char_min, config.char_max + 1):
+        for i in range(len(compact) - n + 1):
+            counts[_bucket("c" + compact[i : i + n], mask)] += 1
+    if config.words:
+        for word in _cut(text):
+            word = word.strip()
+            if word:
+                counts[word_offset + _bucket("w" + word, mask)] += 1
+    return counts
+
+
+def _count_matrix(texts: Sequence[str], config: FeatureConfig):
+    """Rows of raw hashed counts as (data, indices, indptr) in bucket space."""
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    for text in texts:
+        counts = extract_features(text, config)
+        indices.extend(counts.keys())
+        data.extend(counts.values())
+        indptr.append(len(indices))
+    return (
+        np.asarray(data, dtype=np.float64),
+        np.asarray(indices, dtype=np.int64),
+        np.asarray(indptr, dtype=np.int64),
+    )
+
+
+def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = scores * temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class SuggestionModel:
+    """Labels, the kept hash buckets with their idf, float16 weights and float32 biases, and a temperature."""
+
+    def __init__(
+        self,
+        *,
+        labels: Sequence[str],
+        buckets: np.ndarray,
+        idf: np.ndarray,
+        weights: np.ndarray,
+        bias: np.ndarray,
+        temperature: float,
+        config: FeatureConfig,
+        meta: Mapping | None = None,
+    ):
+        self.labels = tuple(labels)
+        self.buckets = np.asarray(buckets, dtype=np.int64)  # sorted, unique
+        self.idf = np.asarray(idf, dtype=np.float32)
+        self.weights = np.asarray(weights, dtype=np.float16)  # (n_features, n_labels)
+        self.bias = np.asarray(bias, dtype=np.float32)
+        self.temperature = float(temperature)
+        self.config = config
+        self.meta = dict(meta or {})
+        if not (len(self.buckets) == len(self.idf) == self.weights.shape[0]):
+            raise ValueError("buckets, idf and weights disagree on the number of features")
+        if self.weights.shape[1] != len(self.labels) or self.bias.shape != (len(self.labels),):
+            raise ValueError("weights and bias disagree with the labels")
+
+    # --- training -------------------------------------------------------------------------------------------
+    @classmethod
+    def train(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        c: float = 0.7,
+        class_weight: str | None = "auto",
+        min_df: int = 2,
+        max_features: int | None = 20000,
+        calibrate: bool = True,
+        config: FeatureConfig | None = None,
+        seed: int = 0,
+        meta: Mapping | None = None,
+    ) -> SuggestionModel:
+        """Fit on ``texts`` → ``labels``.
+
+        ``min_df`` drops hash buckets seen in fewer training texts; ``max_features`` then keeps the buckets with the
+        largest weights (after a first fit) and fits again on those, which bounds the size of the saved model.
+        ``calibrate`` fits the softmax temperature on a stratified fifth held out from a preliminary fit.
+        ``class_weight="auto"`` reweights classes inversely to their frequency when the most frequent label has more
+        than :data:`IMBALANCE_RATIO` times the examples of the rarest (rare fields are otherwise never predicted),
+        and leaves near-balanced data unweighted.
+        """
+        config = config or FeatureConfig()
+        if len(texts) != len(labels):
+            raise ValueError("texts and labels differ in length")
+        classes = sorted(set(labels))
+        if len(classes) < 2:
+            raise ValueError("at least two labels are needed")
+        y = np.searchsorted(np.asarray(classes), np.asarray(labels))
+        if class_weight == "auto":
+            counts = np.bincount(y)
+            class_weight = "balanced" if counts.max() > IMBALANCE_RATIO * counts.min() else None
+        data, indices, indptr = _count_matrix(texts, config)
+        n_docs = len(texts)
+
+        # Document frequency per bucket; keep buckets seen in at least min_df texts.
+        uniq, df = np.unique(indices, return_counts=True)
+        keep = uniq[df >= min_df]
+        df_keep = df[df >= min_df]
+        idf = (np.log((1 + n_docs) / (1 + df_keep)) + 1).astype(np.float32)
+
+        def fit(buckets, idf_):
+            x = _tfidf(data, indices, indptr, buckets, idf_, config)
+            return _fit_svc(x, y, c=c, class_weight=class_weight, seed=seed)
+
+        coef, intercept = fit(keep, idf)
+        if max_features is not None and len(keep) > max_features:
+            importance = np.abs(coef).max(axis=0)
+            top = np.sort(np.argsort(-importance, kind="stable")[:max_features])
+            keep, idf = keep[top], idf[top]
+            coef, intercept = fit(keep, idf)
+
+        weights = coef.T.astype(np.float16)
+        bias = intercept.astype(np.float32)
+        temperature = 1.0
+        if calibrate:
+            temperature = _fit_temperature(
+                data, indices, indptr, keep, idf, y, config=config, c=c, class_weight=class_weight, seed=seed
+            )
+        return cls(
+            labels=classes,
+            buckets=keep,
+            idf=idf,
+            weights=weights,
+            bias=bias,
+            temperature=temperature,
+            config=config,
+            meta={
+                **(meta or {}),
+                "c": c,
+                "class_weight": class_weight,
+                "min_df": min_df,
+                "max_features": max_features,
+                "n_train": n_docs,
+            },
+        )
+
+    # --- prediction -----------------------------------------------------------------------------------------
+    def transform(self, texts: Iterable[str]):
+        """The l2-normalized tf-idf matrix (scipy CSR) of ``texts`` over this model's buckets."""
+        data, indices, indptr = _count_matrix(list(texts), self.config)
+        return _tfidf(data, indices, indptr, self.buckets, self.idf, self.config)
+
+    def decision_scores(self, texts: Iterable[str]) -> np.ndarray:
+        x = self.transform(texts).tocsc()
+        used = np.flatnonzero(np.diff(x.indptr))  # only the rows of the weights that these texts touch
+        sub = self.weights[used].astype(np.float32)
+        return np.asarray(x[:, used] @ sub, dtype=np.float64) + self.bias
+
+    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
+        """One row per text, one column per label (in ``self.labels`` order), rows summing to 1."""
+        return _softmax(self.decision_scores(texts), self.temperature)
+
+    def predict(self, texts: Iterable[str]) -> list[str]:
+        scores = self.decision_scores(texts)
+        return [self.labels[i] for i in scores.argmax(axis=1)]
+
+    def suggest(self, text: str, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most likely labels of one text with their probabilities, most likely first."""
+        proba = self.predict_proba([text])[0]
+        order = np.argsort(-proba, kind="stable")[: max(k, 0)]
+        return [(self.labels[i], float(proba[i])) for i in order]
+
+    # --- persistence ----------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = {
+            "format": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "temperature": self.temperature,
+            "meta": self.meta,
+        }
+        with open(path, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                header=np.asarray(json.dumps(header, ensure_ascii=False, sort_keys=True)),
+                labels=np.asarray(self.labels),
+                buckets=self.buckets.astype(np.uint32),
+                idf=self.idf,
+                weights=self.weights,
+                bias=self.bias,
+            )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> SuggestionModel:
+        with np.load(Path(path), allow_pickle=False) as archive:
+            header = json.loads(str(archive["header"]))
+            if header.get("format") != FORMAT_VERSION:
+                raise ValueError(f"unsupported model format {header.get('format')!r} in {path}")
+            return cls(
+                labels=[str(label) for label in archive["labels"]],
+                buckets=archive["buckets"].astype(np.int64),
+                idf=archive["idf"],
+                weights=archive["weights"],
+                bias=archive["bias"],
+                temperature=header["temperature"],
+                config=FeatureConfig(**header["config"]),
+                meta=header.get("meta") or {},
+            )
+
+
+def _tfidf(data, indices, indptr, buckets, idf, config: FeatureConfig):
+    """Map bucket ids to columns (dropping unknown buckets), apply sublinear tf × idf and normalize each row:
+    the character block to length 1, the word block to ``config.word_weight``, then the whole row to 1."""
+    from scipy import sparse
+
+    n_rows = len(indptr) - 1
+    pos = np.searchsorted(buckets, indices)
+    pos_clipped = np.minimum(pos, max(len(buckets) - 1, 0))
+    known = (pos < len(buckets)) & (buckets[pos_clipped] == indices) if len(buckets) else np.zeros(len(pos), bool)
+    rows = np.repeat(np.arange(n_rows), np.diff(indptr))[known]
+    cols = pos_clipped[known]
+    values = (1.0 + np.log(data[known])) * idf[cols]
+    is_word = indices[known] >= (1 << config.n_bits)
+    for block, target in ((~is_word, 1.0), (is_word, config.word_weight)):
+        sq = np.bincount(rows[block], weights=values[block] ** 2, minlength=n_rows)
+        scale = np.divide(target, np.sqrt(sq), out=np.zeros(n_rows), where=sq > 0)
+        values[block] *= scale[rows[block]]
+    sq = np.bincount(rows, weights=values**2, minlength=n_rows)
+    scale = np.divide(1.0, np.sqrt(sq), out=np.zeros(n_rows), where=sq > 0)
+    values *= scale[rows]
+    return sparse.csr_matrix((values, (rows, cols)), shape=(n_rows, len(buckets)), dtype=np.float64)
+
+
+def _fit_svc(x, y, *, c, class_weight, seed):
+    from sklearn.svm import LinearSVC
+
+    svc = LinearSVC(C=c, class_weight=class_weight, random_state=seed, max_iter=5000)
+    svc.fit(x, y)
+    coef, intercept = svc.coef_, svc.intercept_
+    if coef.shape[0] == 1:  # binary: LinearSVC keeps one row for the second class
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.asarray([-intercept[0] / 2, intercept[0] / 2])
+    return coef, intercept
+
+
+def _fit_temperature(data, indices, indptr, buckets, idf, y, *, config, c, class_weight, seed) -> float:
+    """Softmax temperature maximizing the likelihood of a stratified held-out fifth under a fit on the rest."""
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(y), dtype=bool)
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        if len(members) >= 2:
+            held[rng.choice(members, size=max(1, len(members) // 5), replace=False)] = True
+    if not held.any() or len(np.unique(y[~held])) < len(np.unique(y)):
+        return 1.0
+    x = _tfidf(data, indices, indptr, buckets, idf, config)
+    coef, intercept = _fit_svc(x[~held], y[~held], c=c, class_weight=class_weight, seed=seed)
+    coef = coef.astype(np.float16).astype(np.float32)
+    scores = np.asarray(x[held] @ coef.T) + intercept
+    target = y[held]
+    best_t, best_ll = 1.0, -np.inf
+    for t in np.geomspace(0.5, 50, 60):
+        ll = np.log(_softmax(scores, t)[np.arange(len(target)), target] + 1e-12).mean()
+        if ll > best_ll:
+            best_t, best_ll = float(t), ll
+    return round(best_t, 4)
+
+
+# --- the shipped models ---------------------------------------------------------------------------------------------
+
+#: Where ``python -m techtransfer.fieldsuggest.train`` writes, and where :func:`shipped_model` reads.
+MODEL_DIR = Path(__file__).resolve().parent / "data"
+
+#: What each shipped model suggests, and the training files and label key it is built from.
+TARGETS = {
+    "discipline": {"file": "discipline.npz", "train": "discipline_train.jsonl", "dev": "discipline_dev.jsonl"},
+    "field": {"file": "field.npz", "train": "achievement_field_train.jsonl", "dev": "achievement_field_dev.jsonl"},
+}
+
+#: The market's 11 technology fields (labels of the ``field`` model) → ``core.choices.HighTechField`` values, where
+#: one of the eight 国家重点支持的高新技术领域 clearly covers the field; ``None`` where none does.
+HIGH_TECH_FIELD_OF = {
+    "电子信息": "electronic_information",
+    "生物医药": "bio_medicine",
+    "新材料": "new_materials",
+    "技术服务": "high_tech_services",
+    "新能源": "new_energy",
+    "资源环保": "resources_environment",
+    "装备制造": "advanced_manufacturing",
+    "交通运输": None,
+    "现代农业": None,
+    "生活必需": None,
+    "建筑安装": None,
+}
+
+
+class ModelMissing(LookupError):
+    """The shipped model file is not there (run ``python -m techtransfer.fieldsuggest.train``)."""
+
+
+def model_path(target: str, model_dir: str | Path | None = None) -> Path:
+    if target not in TARGETS:
+        raise KeyError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
+    return Path(model_dir or MODEL_DIR) / TARGETS[target]["file"]
+
+
+_shipped: dict[Path, SuggestionModel] = {}
+_shipped_lock = threading.Lock()
+
+
+def shipped_model(target: str = "discipline", model_dir: str | Path | None = None) -> SuggestionModel:
+    """The trained model for ``target`` (``discipline`` or ``field``), loaded once per process."""
+    path = model_path(target, model_dir)
+    with _shipped_lock:
+        model = _shipped.get(path)
+        if model is None:
+            if not path.exists():
+                raise ModelMissing(f"{path} is missing; run `python -m techtransfer.fieldsuggest.train`")
+            model = _shipped[path] = SuggestionModel.load(path)
+    return model
+
+
+def suggest(text: str, k: int = 3, *, target: str = "discipline") -> list[tuple[str, float]]:
+    """The ``k`` most likely labels of ``text`` under the shipped ``target`` model: ``[(label, probability)]``."""
+    return shipped_model(target).suggest(text, k)
