@@ -195,3 +195,13 @@ def change_lines(model, changes: dict) -> list[str]:
         else:
             lines.append(f"{label}：{_short(pair)}")
     return lines
+
+
+def list_deferred_fields(kind) -> list[str]:
+    """Long text and JSON columns a list page never shows: not loading them keeps the sort small."""
+    shown = {kind.title_field, *LIST_COLUMNS[kind.slug]}
+    return [
+        f.name
+        for f in kind.model._meta.concrete_fields
+        if isinstance(f, models.TextField | models.JSONField) and f.name not in shown
+    ]

@@ -68,7 +68,7 @@ def home(request):
 def record_list(request, kind):
     form = forms.filter_form_class(kind)(request.GET, user=request.user)
     records = core_selectors.record_list(kind=kind, user=request.user, **form.query())
-    page = _page(request, records, PAGE_SIZE)
+    page = _page(request, records.defer(*display.list_deferred_fields(kind)), PAGE_SIZE)
     context = {
         "kind": kind,
         "form": form,
