@@ -1,6 +1,11 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import models
+
+from techtransfer.core.access import AccessDenied
 
 from .models import Certification, Membership, Organization, OrganizationFacts
+from .services import organization_create, organization_update
 
 
 class CertificationInline(admin.TabularInline):
@@ -28,6 +33,29 @@ class OrganizationAdmin(admin.ModelAdmin):
     autocomplete_fields = ("division",)
     readonly_fields = ("created_by", "created_at", "updated_at")
     inlines = (CertificationInline, FactsInline, MembershipInline)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request, obj, form, change):
+        """Save through ``organization_create`` / ``organization_update``: their access rules, checks and audit event.
+
+        The form has validated the input already (model validators, uniqueness); a write the
+        services refuse is a 403, inside the admin's transaction, so nothing is saved.
+        """
+        names = {f.name for f in Organization._meta.concrete_fields}
+        try:
+            if change:
+                fields = {name: form.cleaned_data[name] for name in form.changed_data if name in names}
+                saved = organization_update(actor=request.user, organization=obj, fields=fields, request=request)
+            else:
+                fields = {name: value for name, value in form.cleaned_data.items() if name in names}
+                saved = organization_create(actor=request.user, fields=fields, request=request)
+        except AccessDenied as exc:
+            raise PermissionDenied(exc.message) from exc
+        # The admin goes on with ``obj`` (inlines, change message, redirect): make it the saved row.
+        for field in Organization._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
+        obj._state.db = saved._state.db
 
 
 @admin.register(OrganizationFacts)

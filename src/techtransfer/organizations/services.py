@@ -1,4 +1,9 @@
-"""Writes on organizations. Each runs in one transaction, checks access first and appends an audit event."""
+"""Writes on organizations. Each runs in one transaction, checks access first and appends an audit event.
+
+A refused write raises ``core.access.AccessDenied`` and a rejected one ``core.errors.ServiceError``;
+either way nothing has changed. An update bumps the content version, so the cached public pages
+(the organization list and pages, and the records that name an organization) refresh.
+"""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -7,6 +12,7 @@ from django.utils.translation import gettext as _
 from techtransfer.audit.services import log_event
 from techtransfer.core import access
 from techtransfer.core.errors import ErrorCode, ServiceError
+from techtransfer.core.pagecache import bump_content_version
 from techtransfer.core.services import diff, snapshot, validation_messages
 
 from . import credit_code
@@ -14,6 +20,28 @@ from .models import Organization
 
 # Never copied from user input: bookkeeping owns them.
 PROTECTED_FIELDS = frozenset({"id", "created_by", "created_at", "updated_at"})
+
+
+def _assign(organization: Organization, fields: dict) -> None:
+    names = {f.name for f in Organization._meta.concrete_fields}
+    for name, value in fields.items():
+        if name in PROTECTED_FIELDS or name not in names:
+            raise ServiceError(ErrorCode.INVALID, _("不能设置字段：%(f)s") % {"f": name})
+        setattr(organization, name, value)
+
+
+def _check(organization: Organization) -> None:
+    """Normalize the credit code (upper case, blank → NULL), check it against GB 32100, then ``full_clean``."""
+    code = (organization.credit_code or "").strip().upper()
+    organization.credit_code = code or None
+    if code:
+        problem = credit_code.problem(code)
+        if problem:
+            raise ServiceError(ErrorCode.INVALID, details={"credit_code": [problem]})
+    try:
+        organization.full_clean()
+    except ValidationError as exc:
+        raise ServiceError(ErrorCode.INVALID, details=validation_messages(exc)) from exc
 
 
 @transaction.atomic
@@ -25,22 +53,9 @@ def organization_create(*, actor, fields: dict, request=None) -> Organization:
     """
     if not access.can_create_organization(actor, fields.get("region")):
         raise access.AccessDenied()
-    names = {f.name for f in Organization._meta.concrete_fields}
     organization = Organization(created_by=actor)
-    for name, value in fields.items():
-        if name in PROTECTED_FIELDS or name not in names:
-            raise ServiceError(ErrorCode.INVALID, _("不能设置字段：%(f)s") % {"f": name})
-        setattr(organization, name, value)
-    code = (organization.credit_code or "").strip().upper()
-    organization.credit_code = code or None
-    if code:
-        problem = credit_code.problem(code)
-        if problem:
-            raise ServiceError(ErrorCode.INVALID, details={"credit_code": [problem]})
-    try:
-        organization.full_clean()
-    except ValidationError as exc:
-        raise ServiceError(ErrorCode.INVALID, details=validation_messages(exc)) from exc
+    _assign(organization, fields)
+    _check(organization)
     organization.save()
     log_event(
         actor=actor,
@@ -49,4 +64,34 @@ def organization_create(*, actor, fields: dict, request=None) -> Organization:
         request=request,
         changes=diff({}, snapshot(organization)),
     )
+    return organization
+
+
+@transaction.atomic
+def organization_update(*, actor, organization: Organization, fields: dict, request=None) -> Organization:
+    """Change an organization's fields; return it as saved.
+
+    Who may (``access.organization_manageable_q``): platform administrators, the administrators of a
+    region for organizations in its subtree, and an organization's own administrators. Moving it to
+    another region also needs the right to register organizations there, as for a new one: so an
+    organization's administrators cannot move it, and a region administrator cannot hand it to a
+    region outside their own.
+
+    The credit code is checked as in ``organization_create``. Only changed columns are saved, and a
+    call that changes nothing writes nothing (no audit event); otherwise one ``update`` event records
+    each changed field as ``[before, after]``.
+    """
+    if organization.pk is None or not Organization.objects.filter(pk=organization.pk).manageable_by(actor).exists():
+        raise access.AccessDenied()
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    before = snapshot(organization)
+    _assign(organization, fields)
+    if organization.region_id != before["region"] and not access.can_create_organization(actor, organization.region):
+        raise access.AccessDenied()
+    _check(organization)
+    changes = diff(before, snapshot(organization))
+    if changes:
+        organization.save(update_fields=[*changes, "updated_at"])
+        bump_content_version()
+        log_event(actor=actor, action="update", target=organization, request=request, changes=changes)
     return organization
