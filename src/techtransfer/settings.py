@@ -33,9 +33,7 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-only-for-local-use-0123456789abcdefghijklmnop"
 
 ALLOWED_HOSTS = [
-    h.strip()
-    for h in os.environ.get("TECHTRANSFER_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-    if h.strip()
+    h.strip() for h in os.environ.get("TECHTRANSFER_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
 ]
 if not PRODUCTION:
     ALLOWED_HOSTS += ["testserver"]

@@ -21,9 +21,7 @@ def event_search(*, user, q: str = "", action: str = "", actor: str = "", date_f
         return Event.objects.none()
     events = Event.objects.all()
     if q:
-        events = events.filter(
-            Q(target_repr__icontains=q) | Q(summary__icontains=q) | Q(comment__icontains=q)
-        )
+        events = events.filter(Q(target_repr__icontains=q) | Q(summary__icontains=q) | Q(comment__icontains=q))
     if action:
         events = events.filter(action=action)
     if actor:

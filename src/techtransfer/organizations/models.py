@@ -118,12 +118,8 @@ class OrganizationFacts(models.Model):
         ordering = ["organization", "-year"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "year"], name="organization_facts_one_per_year"),
-            models.CheckConstraint(
-                condition=models.Q(revenue__gte=0), name="organization_facts_revenue_gte_0"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(rd_spend__gte=0), name="organization_facts_rd_spend_gte_0"
-            ),
+            models.CheckConstraint(condition=models.Q(revenue__gte=0), name="organization_facts_revenue_gte_0"),
+            models.CheckConstraint(condition=models.Q(rd_spend__gte=0), name="organization_facts_rd_spend_gte_0"),
             models.CheckConstraint(condition=models.Q(assets__gte=0), name="organization_facts_assets_gte_0"),
         ]
 
@@ -163,9 +159,7 @@ class Certification(models.Model):
 class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(
-        _("单位角色"), max_length=10, choices=MembershipRole.choices, default=MembershipRole.MEMBER
-    )
+    role = models.CharField(_("单位角色"), max_length=10, choices=MembershipRole.choices, default=MembershipRole.MEMBER)
     created_at = models.DateTimeField(_("加入时间"), auto_now_add=True)
 
     class Meta:

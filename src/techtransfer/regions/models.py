@@ -14,9 +14,7 @@ class Region(models.Model):
     code = models.CharField(_("区域代码"), max_length=20, unique=True)
     name = models.CharField(_("名称"), max_length=50)
     kind = models.CharField(_("类型"), max_length=10, choices=RegionKind.choices)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     path = models.CharField(max_length=255, unique=True, editable=False)
     division = models.ForeignKey(
         "core.AdminDivision",
