@@ -57,6 +57,7 @@ def organization_create(*, actor, fields: dict, request=None) -> Organization:
     _assign(organization, fields)
     _check(organization)
     organization.save()
+    bump_content_version()  # the public organization list and the home page's count
     log_event(
         actor=actor,
         action="create",
