@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "techtransfer.experts",
     "techtransfer.instruments",
     "techtransfer.pilotbases",
+    "techtransfer.policies",
     "techtransfer.exchange",
     "techtransfer.portal",
 ]
