@@ -19,6 +19,7 @@ from techtransfer.core.api import industries_router, registry_router
 from techtransfer.core.errors import ErrorCode, ServiceError
 from techtransfer.core.registry import KINDS
 from techtransfer.organizations.api import router as organizations_router
+from techtransfer.policies.api import router as policies_router
 from techtransfer.regions.api import router as regions_router
 
 
@@ -75,6 +76,7 @@ for _kind in KINDS.values():
 api.add_router("/organizations", organizations_router)
 api.add_router("/regions", regions_router)
 api.add_router("/industries", industries_router)
+api.add_router("/policies", policies_router)
 
 
 # ---------------------------------------------------------------------------------------------------------------

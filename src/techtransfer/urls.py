@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("techtransfer.accounts.urls")),
     path("exchange/", include("techtransfer.exchange.urls")),
+    path("policies/", include("techtransfer.policies.urls")),
     path("", include("techtransfer.portal.urls")),
 ]
 

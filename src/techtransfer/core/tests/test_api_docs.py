@@ -18,6 +18,11 @@ REFERENCE_PATHS = {
     "/api/v1/organizations/{id}": {"get"},
     "/api/v1/regions": {"get"},
     "/api/v1/industries": {"get"},
+    "/api/v1/policies/evaluate": {"post"},
+    "/api/v1/policies/entitlements": {"get"},
+    "/api/v1/policies/applications": {"get", "post"},
+    "/api/v1/policies/applications/{id}/submit": {"post"},
+    "/api/v1/policies/applications/{id}/review": {"post"},
 }
 
 
@@ -34,7 +39,7 @@ def test_openapi_has_every_path_and_method(openapi):
         expected.update({path.format(slug=slug): methods for path, methods in REGISTRY_PATHS.items()})
 
     assert {path: set(ops) for path, ops in openapi["paths"].items()} == expected
-    assert len(expected) == 4 * 6 + 4
+    assert len(expected) == 4 * 6 + 4 + 5  # registries, reference lists, policies
 
 
 def test_openapi_is_described_in_chinese(openapi):
