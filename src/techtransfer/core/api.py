@@ -25,6 +25,7 @@ from pydantic import BeforeValidator, ConfigDict, create_model
 from techtransfer.accounts.api_auth import READ_AUTH, WRITE_AUTH, api_user
 from techtransfer.audit.choices import EventAction
 from techtransfer.audit.selectors import event_timeline
+from techtransfer.core.pagination import page_rows
 
 from . import access, multichoice, services
 from .choices import RecordStatus, WorkflowAction
@@ -513,7 +514,7 @@ def registry_router(kind: RegistryKind, *, json_types: dict | None = None) -> Ro
         q, ordering = values.pop("q"), values.pop("ordering") or ""
         records = record_list(kind=kind, user=user, filters=values, q=q, ordering=ordering)
         count = records.count()
-        items = list(records[(page - 1) * page_size : page * page_size]) if count else []
+        items = page_rows(records, (page - 1) * page_size, page * page_size) if count else []
         editable = editable_ids(model, user, items)
         return {
             "count": count,

@@ -24,6 +24,7 @@ from techtransfer.core import selectors as core_selectors
 from techtransfer.core.choices import RecordStatus, WorkflowAction
 from techtransfer.core.errors import ErrorCode, ServiceError
 from techtransfer.core.pagecache import request_content_version, skip_page_cache
+from techtransfer.core.pagination import IdFirstPaginator
 from techtransfer.core.registry import KINDS
 from techtransfer.core.workflow import EDITABLE_STATES, TRANSITIONS
 from techtransfer.organizations.models import Organization
@@ -43,8 +44,8 @@ def forbidden(request, message: str | None = None):
     return render(request, "403.html", {"message": message or _("您没有执行此操作的权限")}, status=403)
 
 
-def _page(request, queryset, size: int):
-    return Paginator(queryset, size).get_page(request.GET.get("page"))
+def _page(request, queryset, size: int, paginator_class=Paginator):
+    return paginator_class(queryset, size).get_page(request.GET.get("page"))
 
 
 # ---------------------------------------------------------------- home
@@ -68,7 +69,7 @@ def home(request):
 def record_list(request, kind):
     form = forms.filter_form_class(kind)(request.GET, user=request.user)
     records = core_selectors.record_list(kind=kind, user=request.user, **form.query())
-    page = _page(request, records.defer(*display.list_deferred_fields(kind)), PAGE_SIZE)
+    page = _page(request, records.defer(*display.list_deferred_fields(kind)), PAGE_SIZE, IdFirstPaginator)
     context = {
         "kind": kind,
         "form": form,

@@ -54,3 +54,17 @@ def test_optimize_lets_signed_in_lists_walk_the_publication_index(people):
             plan = " ".join(str(row) for row in cursor.fetchall())
         assert "achievement_published_order" in plan
     assert len(list(queryset)) == 20
+
+
+@pytest.mark.django_db
+def test_id_first_pages_match_plain_slicing(people):
+    from techtransfer.core.pagination import IdFirstPaginator, page_rows
+
+    for n in range(7):
+        AchievementFactory(organization=people.acme, status="published", title=f"成果{n}", readiness_level=n + 1)
+    records = record_list(kind=KINDS["achievements"], user=None, ordering="-readiness_level")
+    assert page_rows(records, 2, 5) == list(records[2:5])
+    assert [r.readiness_level for r in page_rows(records, 2, 5)] == [5, 4, 3]
+    page = IdFirstPaginator(records, 3).page(3)
+    assert [r.title for r in page.object_list] == ["成果0"]
+    assert page_rows(records, 10, 13) == []
