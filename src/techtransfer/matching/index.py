@@ -1,0 +1,406 @@
+"""The hybrid index: build from documents, persist to a directory, load (memory-mapped), search.
+
+Typical use (the Django side does exactly this)::
+
+    from techtransfer.matching import Document, Index
+    index = Index.build([Document("achievement:12", text, title=name, fields={"region": "/340600/340603/"})])
+    index.save("var/index/achievements")
+    index = Index.load("var/index/achievements")          # every worker: arrays are memory-mapped
+    for doc_id, score, why in index.search("锂电池隔膜", k=10, filters={"region__startswith": "/340600/"}):
+        print(doc_id, score, why.shared_terms)
+
+On disk (``directory``): ``manifest.json``; ``doc_ids.json``; ``fields.json``; ``user_words.txt``
+(the analyzer's dictionary, so a query is analysed exactly as the documents were);
+``lexical/words`` and ``lexical/bigrams`` (bm25s arrays); ``vectors.npy`` (float32, n × dim, L2-normalised) and
+``has_vector.npy`` (documents whose vector is not computed yet get no semantic score).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .analysis import Analyzer
+from .bigrams import BigramIndex
+from .fusion import DEFAULT_RULE, FusionRule
+from .lexical import LexicalIndex, load_array
+from .normalize import normalize
+from .semantic import PASSAGE, QUERY, Embedder, EmbeddingCache, embed_cached, semantic_text
+
+__all__ = ["Document", "Explanation", "Hit", "Index", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+LEXICAL_FIELDS = ("words", "bigrams")
+MAX_QUERY_TERMS = 48  # per lexical field: a long demand keeps its 48 most specific terms
+
+
+@dataclass
+class Document:
+    doc_id: str
+    text: str
+    title: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def full_text(self) -> str:
+        title = normalize(self.title)
+        body = normalize(self.text)
+        if title and not body.startswith(title):
+            return f"{title}。{body}" if body else title
+        return body
+
+
+@dataclass
+class Explanation:
+    """Why a document matched, in words a person can read."""
+
+    shared_terms: list[str]
+    lexical: float  # raw BM25 score
+    semantic: float | None  # cosine similarity, None without vectors
+    lexical_weight: float  # how much this query trusted exact terms (0..1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "shared_terms": self.shared_terms,
+            "lexical": round(self.lexical, 4),
+            "semantic": None if self.semantic is None else round(self.semantic, 4),
+            "lexical_weight": round(self.lexical_weight, 3),
+        }
+
+
+class Hit(NamedTuple):
+    doc_id: str
+    score: float
+    explanation: Explanation
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+class Index:
+    def __init__(
+        self,
+        *,
+        doc_ids: list[str],
+        analyzer: Analyzer,
+        lexical: dict[str, LexicalIndex | BigramIndex],
+        vectors: np.ndarray | None,
+        has_vector: np.ndarray | None,
+        fields: dict[str, list],
+        embedder: Embedder | None = None,
+        model_id: str | None = None,
+        rule: FusionRule = DEFAULT_RULE,
+        query_cache: EmbeddingCache | None = None,
+    ):
+        self.doc_ids = doc_ids
+        self.analyzer = analyzer
+        self.lexical = lexical
+        self.vectors = vectors
+        self.has_vector = has_vector
+        self.fields = fields
+        self.embedder = embedder
+        self.model_id = model_id or (embedder.model_id if embedder is not None else None)
+        self.rule = rule
+        self.query_cache = query_cache
+        self._row_of = {d: i for i, d in enumerate(doc_ids)}
+        self.max_query_terms = MAX_QUERY_TERMS
+        self._all_vectors = has_vector is None or bool(np.all(has_vector))
+        self._field_arrays: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def build(
+        cls,
+        documents: Iterable[Document | tuple],
+        *,
+        analyzer: Analyzer | None = None,
+        embedder: Embedder | None = None,
+        vectors: np.ndarray | None = None,
+        cache: EmbeddingCache | None = None,
+        rule: FusionRule = DEFAULT_RULE,
+        progress: ProgressFn | None = None,
+    ) -> Index:
+        """Index ``documents`` (``Document`` or ``(doc_id, text[, title[, fields]])`` tuples).
+
+        Semantic vectors come from ``vectors`` (precomputed, one row per document, in order) or are
+        computed with ``embedder`` through ``cache``; with neither, the index is lexical only.
+        """
+        docs = [d if isinstance(d, Document) else Document(*d) for d in documents]
+        ids = [str(d.doc_id) for d in docs]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate doc_id")
+        analyzer = analyzer or Analyzer()
+        texts = [d.full_text() for d in docs]
+        lexical = {
+            "words": LexicalIndex.build(analyzer.word_counts(t.lower()) for t in texts),
+            "bigrams": BigramIndex.build(t.lower() for t in texts),
+        }
+        has_vector = None
+        if vectors is not None:
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+            if vectors.shape[0] != len(docs):
+                raise ValueError("vectors must have one row per document")
+            has_vector = np.linalg.norm(vectors, axis=1) > 0
+        elif embedder is not None:
+            vectors = embed_cached(embedder, [semantic_text(t) for t in texts], PASSAGE, cache, progress=progress)
+            has_vector = np.ones(len(docs), dtype=bool)
+        names = sorted({k for d in docs for k in d.fields})
+        fields = {name: [d.fields.get(name) for d in docs] for name in names}
+        return cls(
+            doc_ids=ids,
+            analyzer=analyzer,
+            lexical=lexical,
+            vectors=vectors,
+            has_vector=has_vector,
+            fields=fields,
+            embedder=embedder,
+            rule=rule,
+            query_cache=cache,
+        )
+
+    # ---------------------------------------------------------------- persist
+    def save(self, directory: str | Path) -> Path:
+        """Write the index to ``directory`` (replaced atomically: built beside it, then renamed)."""
+        final = Path(directory)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+        if tmp.exists():
+            _rmtree(tmp)
+        tmp.mkdir()
+        for name, sub in self.lexical.items():
+            sub.save(tmp / "lexical" / name)
+        (tmp / "doc_ids.json").write_text(json.dumps(self.doc_ids, ensure_ascii=False), "utf-8")
+        (tmp / "fields.json").write_text(json.dumps(self.fields, ensure_ascii=False, default=str), "utf-8")
+        (tmp / "user_words.txt").write_text("\n".join(self.analyzer.user_words), "utf-8")
+        if self.vectors is not None:
+            np.save(tmp / "vectors.npy", self.vectors)
+            np.save(tmp / "has_vector.npy", self.has_vector)
+        manifest = {
+            "format": FORMAT_VERSION,
+            "documents": len(self.doc_ids),
+            "model_id": self.model_id,
+            "dim": None if self.vectors is None else int(self.vectors.shape[1]),
+            "fusion": self.rule.__dict__,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+        old = None
+        if final.exists():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            os.replace(final, old)
+        os.replace(tmp, final)
+        if old is not None:
+            _rmtree(old)
+        return final
+
+    @classmethod
+    def load(
+        cls,
+        directory: str | Path,
+        *,
+        embedder: Embedder | None = None,
+        query_cache: EmbeddingCache | None = None,
+        mmap: bool = True,
+    ) -> Index:
+        """Open a saved index; arrays are memory-mapped read-only, so processes share one copy.
+
+        Pass the same kind of ``embedder`` the index was built with to embed query texts (it is
+        checked against the manifest); without one, ``search`` needs ``query_vector`` for the
+        semantic side or falls back to lexical only.
+        """
+        directory = Path(directory)
+        manifest = json.loads((directory / "manifest.json").read_text("utf-8"))
+        if manifest.get("format") != FORMAT_VERSION:
+            raise ValueError(f"unsupported index format {manifest.get('format')!r}")
+        if embedder is not None and manifest.get("model_id") not in (None, embedder.model_id):
+            raise ValueError(f"index was built with {manifest['model_id']}, not {embedder.model_id}")
+        words = (directory / "user_words.txt").read_text("utf-8").splitlines()
+        analyzer = Analyzer(words, use_code_lists=False)
+        vectors = has_vector = None
+        if (directory / "vectors.npy").exists():
+            vectors = load_array(directory / "vectors.npy", mmap)
+            has_vector = load_array(directory / "has_vector.npy", mmap)
+        rule_params = manifest.get("fusion") or {}
+        return cls(
+            doc_ids=json.loads((directory / "doc_ids.json").read_text("utf-8")),
+            analyzer=analyzer,
+            lexical={
+                "words": LexicalIndex.load(directory / "lexical" / "words", mmap=mmap),
+                "bigrams": BigramIndex.load(directory / "lexical" / "bigrams", mmap=mmap),
+            },
+            vectors=vectors,
+            has_vector=has_vector,
+            fields=json.loads((directory / "fields.json").read_text("utf-8")),
+            embedder=embedder,
+            model_id=manifest.get("model_id"),
+            rule=FusionRule(**rule_params),
+            query_cache=query_cache,
+        )
+
+    # ----------------------------------------------------------------- search
+    def embed_query(self, text: str) -> np.ndarray | None:
+        if self.embedder is None or self.vectors is None:
+            return None
+        q = semantic_text(normalize(text))
+        return embed_cached(self.embedder, [q], QUERY, self.query_cache)[0]
+
+    def filter_mask(self, filters: Mapping[str, Any] | None) -> np.ndarray | None:
+        """Boolean mask of the documents that pass ``filters``.
+
+        ``{"kind": "achievement"}`` exact value; ``{"kind": ["a", "b"]}`` any of; a document whose field
+        is a list passes when any of its values does; ``{"region__startswith": "/340600/"}`` prefix.
+        """
+        if not filters:
+            return None
+        mask = np.ones(len(self.doc_ids), dtype=bool)
+        for key, wanted in filters.items():
+            name, _, op = key.partition("__")
+            column = self.fields.get(name)
+            if column is None:
+                return np.zeros(len(self.doc_ids), dtype=bool)
+            if op == "startswith":
+                prefixes = (wanted,) if isinstance(wanted, str) else tuple(wanted)
+                ok = [_any_value(v, lambda x, p=prefixes: isinstance(x, str) and x.startswith(p)) for v in column]
+            elif op == "":
+                values = {wanted} if isinstance(wanted, str | int | float | bool) else set(wanted)
+                ok = [_any_value(v, lambda x, vs=values: x in vs) for v in column]
+            else:
+                raise ValueError(f"unknown filter operator {op!r}")
+            mask &= np.fromiter(ok, dtype=bool, count=len(column))
+        return mask
+
+    def search(
+        self,
+        query_text: str,
+        k: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        query_vector: np.ndarray | None = None,
+        exclude: Iterable[str] = (),
+        mask: np.ndarray | None = None,
+        explain: bool = True,
+    ) -> list[Hit]:
+        """The ``k`` best documents for ``query_text``: ``[(doc_id, score, explanation)]``, best first.
+
+        ``score`` is the fused score in 0..1. ``query_vector`` (a stored vector of the query record)
+        skips embedding the query; ``exclude`` drops doc ids (e.g. the query record itself).
+        """
+        n = len(self.doc_ids)
+        if n == 0 or k <= 0:
+            return []
+        q = normalize(query_text).lower()
+        words = self.analyzer.words(q)
+        lex = self.lexical_scores(q, words)
+        sem = None
+        if self.vectors is not None:
+            if query_vector is None:
+                query_vector = self.embed_query(query_text)
+            if query_vector is not None:
+                sem = np.asarray(self.vectors @ np.asarray(query_vector, dtype=np.float32), dtype=np.float32)
+                if not self._all_vectors:
+                    sem = np.where(self.has_vector, sem, np.float32(sem[self.has_vector].min(initial=0.0)))
+        weight = self.rule.lexical_weight(len(set(words))) if sem is not None else 1.0
+        allowed = self.filter_mask(filters)
+        if mask is not None:
+            allowed = mask if allowed is None else (allowed & mask)
+        for doc_id in exclude:
+            row = self._row_of.get(doc_id)
+            if row is not None:
+                allowed = np.ones(n, dtype=bool) if allowed is None else allowed.copy()
+                allowed[row] = False
+        if allowed is not None:
+            lex = np.where(allowed, lex, 0.0).astype(np.float32)
+            if sem is not None:
+                sem = np.where(allowed, sem, np.float32(-1.0))
+        fused = self.rule.fuse(lex, sem, weight, allowed)
+        if allowed is not None:
+            fused = np.where(allowed, fused, -np.inf)
+        if sem is None:
+            fused = np.where(lex > 0, fused, -np.inf)  # lexical only: a document sharing nothing is no match
+        k = min(k, n)
+        top = np.argpartition(-fused, k - 1)[:k] if k < n else np.arange(n)
+        top = top[np.isfinite(fused[top])]
+        top = top[np.lexsort((top, -fused[top]))]  # score desc, then index order: deterministic
+        hits = []
+        shared = self._shared_terms(words, q, top) if explain else [[] for _ in top]
+        for row, common in zip(top, shared, strict=True):
+            row = int(row)
+            hits.append(
+                Hit(
+                    self.doc_ids[row],
+                    float(fused[row]),
+                    Explanation(
+                        shared_terms=common,
+                        lexical=float(lex[row]),
+                        semantic=None if sem is None else float(sem[row]),
+                        lexical_weight=weight,
+                    ),
+                )
+            )
+        return hits
+
+    def lexical_scores(self, q: str, words: Sequence[str] | None = None) -> np.ndarray:
+        """Lexical score in 0..1: the mean of the two BM25 fields (jieba words, character bigrams), each divided
+        by its best score for this query. Words reward whole terms; bigrams survive segmentation differences."""
+        words = self.analyzer.words(q) if words is None else words
+        total = np.zeros(len(self.doc_ids), dtype=np.float32)
+        for name in LEXICAL_FIELDS:
+            sub = self.lexical[name]
+            ids = sub.term_ids(list(dict.fromkeys(words))) if name == "words" else sub.term_ids(q)
+            if len(ids) > self.max_query_terms:  # a long demand: keep its most specific terms (lowest df)
+                ids = sorted(ids, key=sub.document_frequency)[: self.max_query_terms]
+            scores = sub.scores(ids)
+            top = float(scores.max(initial=0.0))
+            if top > 0:
+                total += scores * np.float32(0.5 / top)
+        return total
+
+    def _shared_terms(self, words: Sequence[str], q: str, rows: np.ndarray, limit: int = 8) -> list[list[str]]:
+        """For each row, the query's words found in that document (rarest first); character bigrams only for a
+        document that shares no whole word."""
+        out: list[list[str]] = [[] for _ in rows]
+        if not len(rows):
+            return out
+        rows = np.asarray(rows)
+        for name in LEXICAL_FIELDS:
+            pending = [i for i, bucket in enumerate(out) if not bucket] if name == "bigrams" else list(range(len(rows)))
+            if not pending:
+                break
+            sub = self.lexical[name]
+            if name == "words":
+                terms = [w for w in dict.fromkeys(words) if len(w) >= 2]
+                label_of = {sub.vocab[t]: t for t in terms if t in sub.vocab}
+                ids = list(label_of)
+            else:
+                ids = sub.term_ids(q)
+                label_of = {tid: sub.label(tid) for tid in ids}
+            ids = sorted(ids, key=sub.document_frequency)
+            subset = rows[pending]
+            for tid in ids[: self.max_query_terms]:
+                label = label_of[tid]
+                for i in np.flatnonzero(sub.docs_containing(tid, subset)):
+                    bucket = out[pending[i]]
+                    if len(bucket) < limit and not any(label in b for b in bucket):
+                        bucket.append(label)
+        return out
+
+
+def _any_value(value: Any, pred: Callable[[Any], bool]) -> bool:
+    if isinstance(value, list | tuple | set):
+        return any(pred(v) for v in value)
+    return value is not None and pred(value)
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
