@@ -18,6 +18,7 @@ from techtransfer.core.access import AccessDenied
 from techtransfer.core.api import industries_router, registry_router
 from techtransfer.core.errors import ErrorCode, ServiceError
 from techtransfer.core.registry import KINDS
+from techtransfer.matchmaking.api import router as matching_router
 from techtransfer.organizations.api import router as organizations_router
 from techtransfer.policies.api import router as policies_router
 from techtransfer.regions.api import router as regions_router
@@ -77,6 +78,7 @@ api.add_router("/organizations", organizations_router)
 api.add_router("/regions", regions_router)
 api.add_router("/industries", industries_router)
 api.add_router("/policies", policies_router)
+api.add_router("/matching", matching_router)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "techtransfer.pilotbases",
     "techtransfer.policies",
     "techtransfer.exchange",
+    "techtransfer.matchmaking",
     "techtransfer.portal",
 ]
 

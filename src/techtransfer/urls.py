@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("techtransfer.accounts.urls")),
     path("exchange/", include("techtransfer.exchange.urls")),
     path("policies/", include("techtransfer.policies.urls")),
+    path("matching/", include("techtransfer.matchmaking.urls")),
     path("", include("techtransfer.portal.urls")),
 ]
 

@@ -23,6 +23,15 @@ REFERENCE_PATHS = {
     "/api/v1/policies/applications": {"get", "post"},
     "/api/v1/policies/applications/{id}/submit": {"post"},
     "/api/v1/policies/applications/{id}/review": {"post"},
+    "/api/v1/matching/demands/{id}/achievements": {"get"},
+    "/api/v1/matching/demands/{id}/experts": {"get"},
+    "/api/v1/matching/demands/{id}/instruments": {"get"},
+    "/api/v1/matching/achievements/{id}/demands": {"get"},
+    "/api/v1/matching/search": {"get"},
+    "/api/v1/matching/matches": {"get", "post"},
+    "/api/v1/matching/matches/{id}": {"get"},
+    "/api/v1/matching/matches/{id}/advance": {"post"},
+    "/api/v1/matching/funnel": {"get"},
 }
 
 
@@ -39,7 +48,7 @@ def test_openapi_has_every_path_and_method(openapi):
         expected.update({path.format(slug=slug): methods for path, methods in REGISTRY_PATHS.items()})
 
     assert {path: set(ops) for path, ops in openapi["paths"].items()} == expected
-    assert len(expected) == 4 * 6 + 4 + 5  # registries, reference lists, policies
+    assert len(expected) == 4 * 6 + 4 + 5 + 9  # registries, reference lists, policies, matching
 
 
 def test_openapi_is_described_in_chinese(openapi):
