@@ -35,6 +35,7 @@ migrate: install
 demo: migrate ## migrate the SQLite database under var/, load the code lists and the demo data
 	$(TT) load_codes
 	$(TT) load_demo
+	$(TT) index rebuild
 
 run: demo ## demo: install, migrate, load demo data, print the demo logins, serve on http://127.0.0.1:8000 (HOST=, PORT= to change)
 	@echo "打开 http://$(HOST):$(PORT)/ （Ctrl-C 停止）"
