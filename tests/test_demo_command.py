@@ -1,5 +1,6 @@
 """``techtransfer load_demo`` as a command: idempotent, refused in production, explicit about what it needs."""
 
+from collections import Counter
 from io import StringIO
 
 import pytest
@@ -10,6 +11,7 @@ from techtransfer.audit.models import Event
 from techtransfer.core.models import ContentVersion
 from techtransfer.core.pagecache import content_version
 from techtransfer.core.registry import KINDS
+from techtransfer.demo import loader
 from techtransfer.organizations.models import Certification, Membership, Organization, OrganizationFacts
 from techtransfer.regions.models import Region
 
@@ -54,11 +56,19 @@ def test_a_second_run_creates_nothing_and_changes_nothing():
 @pytest.mark.django_db
 def test_a_later_run_adds_only_what_is_missing():
     load(papers=10)
+    achievements = KINDS["achievements"].model.objects
+    first = set(achievements.values_list("pk", flat=True))
     events = Event.objects.count()
+    last_event = Event.objects.order_by("pk").last().pk
     out = load(papers=25)
     assert out.splitlines()[0] == "演示数据已载入，新建：科技成果 15"
-    assert KINDS["achievements"].model.objects.count() == 25
+    assert achievements.count() == 25
     assert Event.objects.count() > events
+    # The new events are exactly the history of the 15 new achievements: nothing loaded before got another.
+    added = achievements.exclude(pk__in=first).values_list("pk", "status")
+    assert Counter(Event.objects.filter(pk__gt=last_event).values_list("target_type__model", "target_id")) == {
+        ("achievement", str(pk)): 1 + len(loader.PATHS[status]) for pk, status in added
+    }
 
 
 @pytest.mark.django_db

@@ -18,7 +18,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from techtransfer.devtools.pgtest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's Chromium, kept quiet: no first-run, sync, component or other background traffic, so that
@@ -42,7 +43,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DEMO_PASSWORD = "Demo-2026-pass"  # techtransfer.demo.loader.DEMO_PASSWORD, as `make run` prints it
 
 SETUP_TIMEOUT = 180
 START_TIMEOUT = 30
@@ -76,12 +76,6 @@ def require_chromium(path: Path = CHROMIUM) -> None:
 
 class DemoServerError(RuntimeError):
     """The scratch demo could not be prepared or the server did not come up; the message says why."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def is_postgres_url(url: str | None) -> bool:

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from techtransfer.demo.loader import DEMO_PASSWORD
+
 pytestmark = pytest.mark.browser
 
 COMPANY = "demo_company"  # 企业成员（淮北陶铝新材料）
 COMPANY_NAME = "淮北陶铝新材料科技有限公司（示例）"
 REVIEWER = "demo_gaoxin"  # 区域管理员（淮北高新区）: the company's region is 340600-P01
-PASSWORD = "Demo-2026-pass"
 TIMEOUT_MS = 15_000
 
 
@@ -79,7 +80,7 @@ def open_page(browser, watch):
 def log_in(page, username: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("账号").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
     page.wait_for_url("**/workspace/")
 

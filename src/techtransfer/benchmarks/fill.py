@@ -13,18 +13,6 @@ from decimal import Decimal
 
 import django
 
-CSL_FIELDS = ("title", "abstract", "keywords")
-
-
-def load_papers() -> list[dict]:
-    from techtransfer.benchmarks.portal import CSL_CANDIDATES
-
-    path = next((p for p in CSL_CANDIDATES if p.exists()), None)
-    if path is None:
-        raise SystemExit("bench: the CSL papers file is missing (src/techtransfer/demo/data/csl_papers_dev.jsonl)")
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
 
 def sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[。；.;])", text) if s.strip()]
@@ -42,11 +30,12 @@ def main(records: int) -> dict:
     from techtransfer.core.choices import CooperationMode, HighTechField
     from techtransfer.core.models import IndustryCode
     from techtransfer.demands.models import Demand
+    from techtransfer.demo.loader import read_papers
     from techtransfer.organizations.models import Membership, Organization
     from techtransfer.regions.models import Region
 
     rng = random.Random(2026)
-    papers = load_papers()
+    papers = read_papers()
     regions = list(Region.objects.all())
     industries = list(IndustryCode.objects.filter(level=4).values_list("code", flat=True))
     fields = list(HighTechField.values)

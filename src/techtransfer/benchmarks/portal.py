@@ -17,7 +17,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,24 +24,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-LUA = HERE / "wrk_report.lua"
-PACKAGE = HERE.parent
-CSL_CANDIDATES = [
-    PACKAGE / "demo" / "data" / "csl_papers_dev.jsonl",
-    PACKAGE.parent.parent.parent / "shared" / "data" / "records" / "csl_papers_dev.jsonl",
-]
+from techtransfer.devtools.pgtest import free_port
+
+LUA = Path(__file__).resolve().parent / "wrk_report.lua"
 P95_TARGET_MS = 200.0
 ANONYMOUS_SHARE_TARGET = 0.25
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def scratch_env(scratch: Path, database_url: str | None, port: int) -> dict:
+def scratch_env(scratch: Path, database_url: str | None) -> dict:
     env = dict(os.environ)
     env.update(
         {
@@ -104,8 +93,10 @@ def wrk(base: str, paths: list[str], clients: int, duration: int, cookie: str = 
         str(LUA),
         base,
     ]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-    os.unlink(paths_file)
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(paths_file)
     line = next(ln for ln in out.splitlines() if ln.startswith("{"))
     return json.loads(line)
 
@@ -124,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
     scratch = Path(tempfile.mkdtemp(prefix="techtransfer-bench-"))
     port = free_port()
-    env = scratch_env(scratch, args.database_url, port)
+    env = scratch_env(scratch, args.database_url)
     python = sys.executable
     server = None
     try:

@@ -26,10 +26,10 @@ class Command(BaseCommand):
             result = demo_load(papers=papers)
         except DemoDataError as exc:
             raise CommandError(str(exc)) from exc
-        database_optimize()
         labels = {**OTHER_LABELS, **{slug: kind.label for slug, kind in KINDS.items()}}
         created = [f"{labels[name]} {count}" for name, count in result.created.items() if count]
         if created:
+            database_optimize()  # planner statistics for the new rows; a run that added nothing needs none
             self.stdout.write("演示数据已载入，新建：" + "、".join(created))
         else:
             self.stdout.write("演示数据已存在，未作改动。")
