@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from techtransfer.matching.normalize import to_simplified
+
 FORMAT_VERSION = 1
 #: ``class_weight="auto"`` turns to balanced class weights above this ratio of largest to smallest class.
 IMBALANCE_RATIO = 5
@@ -42,13 +44,6 @@ BODY_KEYS = ("abstract", "description", "text", "context")
 
 _TAG_RE = re.compile(r"<[^>]{0,200}>")
 _SPACE_RE = re.compile(r"\s+")
-
-
-@lru_cache(maxsize=1)
-def _opencc():
-    import opencc
-
-    return opencc.OpenCC("t2s")
 
 
 _jieba_lock = threading.Lock()
@@ -74,7 +69,7 @@ def normalize_text(text: str) -> str:
     text = html.unescape(text or "")
     text = _TAG_RE.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)
-    text = _opencc().convert(text)
+    text = to_simplified(text)
     return _SPACE_RE.sub(" ", text).strip().lower()
 
 

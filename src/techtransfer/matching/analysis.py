@@ -17,7 +17,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import add as _add
 from pathlib import Path
@@ -110,22 +110,6 @@ class Analyzer:
             del counts[w]
         return counts
 
-    def bigram_counts(self, text: str) -> Counter:
-        counts = Counter(cjk_bigrams(text.lower()))
-        for g in STOPWORDS.intersection(counts):
-            del counts[g]
-        return counts
-
-    def bigrams(self, text: str) -> list[str]:
-        stop = STOPWORDS
-        return [g for g in cjk_bigrams(text.lower()) if g not in stop]
-
-    def terms(self, text: str) -> list[str]:
-        """The lexical index's terms: character bigrams (recall, robust to segmentation) and multi-character
-        jieba words marked with a ``w:`` prefix (precision on whole terms)."""
-        text = text.lower()
-        return self.bigrams(text) + ["w:" + w for w in self.words(text) if len(w) >= 2]
-
 
 @dataclass
 class IdfTable:
@@ -165,12 +149,3 @@ class IdfTable:
     def load(cls, path: Path | str) -> IdfTable:
         data = json.loads(Path(path).read_text("utf-8"))
         return cls(n_docs=data["n_docs"], df=Counter(data["df"]))
-
-
-def shared_terms(query_terms: Sequence[str], doc_terms: Iterable[str]) -> list[str]:
-    doc = set(doc_terms)
-    seen: list[str] = []
-    for t in query_terms:
-        if t in doc and t not in seen:
-            seen.append(t)
-    return seen

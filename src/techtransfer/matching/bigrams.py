@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import STOPWORDS
-from .lexical import K1, B, load_array
+from .lexical import K1, B, PostingMatrix, bm25_weights, load_array
 
 __all__ = ["BigramIndex", "bigram_keys", "key_label"]
 
@@ -67,7 +67,7 @@ def key_label(key: int) -> str:
     return chr(first) + (chr(second) if second else "")
 
 
-class BigramIndex:
+class BigramIndex(PostingMatrix):
     def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, keys: np.ndarray, n_docs: int):
         self.data = data
         self.indices = indices
@@ -108,10 +108,7 @@ class BigramIndex:
         row = (combined & np.uint64(0xFFFFFFFF)).astype(np.int32)
         keys, col, df = np.unique(key_of, return_inverse=True, return_counts=True)
         doc_len = np.concatenate(doc_len_parts).astype(np.float64)
-        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-        avgdl = float(doc_len.mean()) if n_docs else 1.0
-        norm = k1 * (1.0 - b + b * doc_len[row] / max(avgdl, 1e-9))
-        data = (idf[col] * tf / (tf + norm)).astype(np.float32)
+        data = bm25_weights(tf, col, row, df.astype(np.float64), doc_len, k1=k1, b=b)
         indptr = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         return cls(data, row, indptr, keys.astype(np.uint32), n_docs)
@@ -141,23 +138,3 @@ class BigramIndex:
 
     def label(self, term_id: int) -> str:
         return key_label(int(self.keys[term_id]))
-
-    def scores(self, term_ids: Sequence[int]) -> np.ndarray:
-        out = np.zeros(self.n_docs, dtype=np.float32)
-        indptr, indices, data = self.indptr, self.indices, self.data
-        for t in term_ids:
-            lo, hi = int(indptr[t]), int(indptr[t + 1])
-            if hi > lo:
-                out[indices[lo:hi]] += data[lo:hi]
-        return out
-
-    def docs_containing(self, term_id: int, doc_rows: np.ndarray) -> np.ndarray:
-        lo, hi = int(self.indptr[term_id]), int(self.indptr[term_id + 1])
-        if hi == lo:
-            return np.zeros(len(doc_rows), dtype=bool)
-        column = self.indices[lo:hi]
-        pos = np.searchsorted(column, doc_rows)
-        return column[np.minimum(pos, hi - lo - 1)] == doc_rows
-
-    def document_frequency(self, term_id: int) -> int:
-        return int(self.indptr[term_id + 1]) - int(self.indptr[term_id])

@@ -39,6 +39,7 @@ __all__ = ["Document", "Explanation", "Hit", "Index", "FORMAT_VERSION"]
 FORMAT_VERSION = 1
 LEXICAL_FIELDS = ("words", "bigrams")
 MAX_QUERY_TERMS = 48  # per lexical field: a long demand keeps its 48 most specific terms
+MAX_CACHED_MASKS = 64  # filter masks kept per index (see Index._field_mask)
 
 
 @dataclass
@@ -111,10 +112,22 @@ class Index:
         self._row_of = {d: i for i, d in enumerate(doc_ids)}
         self.max_query_terms = MAX_QUERY_TERMS
         self._all_vectors = has_vector is None or bool(np.all(has_vector))
-        self._field_arrays: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple, np.ndarray] = {}  # (filter key, wanted) → mask: fields never change once built
 
     def __len__(self) -> int:
         return len(self.doc_ids)
+
+    def __contains__(self, doc_id: str) -> bool:
+        return doc_id in self._row_of
+
+    def stored_vector(self, doc_id: str) -> np.ndarray | None:
+        """The semantic vector stored for ``doc_id`` (to search with a record as the query), or None."""
+        row = self._row_of.get(doc_id)
+        if row is None or self.vectors is None:
+            return None
+        if self.has_vector is not None and not bool(self.has_vector[row]):
+            return None
+        return np.asarray(self.vectors[row])
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -263,19 +276,34 @@ class Index:
             return None
         mask = np.ones(len(self.doc_ids), dtype=bool)
         for key, wanted in filters.items():
-            name, _, op = key.partition("__")
-            column = self.fields.get(name)
-            if column is None:
-                return np.zeros(len(self.doc_ids), dtype=bool)
-            if op == "startswith":
-                prefixes = (wanted,) if isinstance(wanted, str) else tuple(wanted)
-                ok = [_any_value(v, lambda x, p=prefixes: isinstance(x, str) and x.startswith(p)) for v in column]
-            elif op == "":
-                values = {wanted} if isinstance(wanted, str | int | float | bool) else set(wanted)
-                ok = [_any_value(v, lambda x, vs=values: x in vs) for v in column]
-            else:
-                raise ValueError(f"unknown filter operator {op!r}")
-            mask &= np.fromiter(ok, dtype=bool, count=len(column))
+            mask &= self._field_mask(key, wanted)
+        return mask
+
+    def _field_mask(self, key: str, wanted: Any) -> np.ndarray:
+        """One filter's mask, computed once per distinct filter (a Python pass over every document) and kept:
+        a request asks for the same few (``{"kind": ...}``), so the hot path does not loop over the corpus."""
+        wanted = (wanted,) if isinstance(wanted, str | int | float | bool) else tuple(wanted)
+        cached = self._masks.get((key, wanted))
+        if cached is not None:
+            return cached
+        name, _, op = key.partition("__")
+        column = self.fields.get(name)
+        if column is None:
+            mask = np.zeros(len(self.doc_ids), dtype=bool)
+        elif op not in ("", "startswith"):
+            raise ValueError(f"unknown filter operator {op!r}")
+        elif op == "startswith":
+            prefixes = tuple(wanted)
+            ok = [_any_value(v, lambda x, p=prefixes: isinstance(x, str) and x.startswith(p)) for v in column]
+            mask = np.fromiter(ok, dtype=bool, count=len(column))
+        else:
+            values = set(wanted)
+            ok = [_any_value(v, lambda x, vs=values: x in vs) for v in column]
+            mask = np.fromiter(ok, dtype=bool, count=len(column))
+        mask.flags.writeable = False
+        if len(self._masks) >= MAX_CACHED_MASKS:
+            self._masks.clear()
+        self._masks[(key, wanted)] = mask
         return mask
 
     def search(

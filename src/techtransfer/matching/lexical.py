@@ -20,13 +20,57 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LexicalIndex", "K1", "B"]
+__all__ = ["LexicalIndex", "PostingMatrix", "bm25_weights", "K1", "B"]
 
 K1 = 1.2
 B = 0.75
 
 
-class LexicalIndex:
+class PostingMatrix:
+    """A term × document matrix of BM25 weights, one column per term: ``data`` (float32 weights), ``indices``
+    (int32 document rows, sorted inside each column), ``indptr`` (int64 column bounds). The scoring shared by
+    :class:`LexicalIndex` (jieba words) and :class:`~techtransfer.matching.bigrams.BigramIndex`."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_docs: int
+
+    def scores(self, term_ids: Sequence[int]) -> np.ndarray:
+        """Dense BM25 score vector over all documents (float32): the sum of the query terms' columns."""
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        indptr, indices, data = self.indptr, self.indices, self.data
+        for t in term_ids:
+            lo, hi = int(indptr[t]), int(indptr[t + 1])
+            if hi > lo:
+                out[indices[lo:hi]] += data[lo:hi]  # rows inside one column are unique
+        return out
+
+    def docs_containing(self, term_id: int, doc_rows: np.ndarray) -> np.ndarray:
+        """Boolean mask over ``doc_rows``: which of them contain term ``term_id`` (a column's rows are sorted)."""
+        lo, hi = int(self.indptr[term_id]), int(self.indptr[term_id + 1])
+        if hi == lo:
+            return np.zeros(len(doc_rows), dtype=bool)
+        column = self.indices[lo:hi]
+        pos = np.searchsorted(column, doc_rows)
+        return column[np.minimum(pos, hi - lo - 1)] == doc_rows
+
+    def document_frequency(self, term_id: int) -> int:
+        return int(self.indptr[term_id + 1]) - int(self.indptr[term_id])
+
+
+def bm25_weights(
+    tf: np.ndarray, col: np.ndarray, row: np.ndarray, df: np.ndarray, doc_len: np.ndarray, *, k1: float, b: float
+) -> np.ndarray:
+    """BM25 (Lucene variant) weight of each (term ``col``, document ``row``) entry with term frequency ``tf``."""
+    n_docs = len(doc_len)
+    idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+    avgdl = float(doc_len.mean()) if n_docs else 1.0
+    norm = k1 * (1.0 - b + b * doc_len[row] / max(avgdl, 1e-9))
+    return (idf[col] * tf / (tf + norm)).astype(np.float32)
+
+
+class LexicalIndex(PostingMatrix):
     def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocab: dict[str, int], n_docs: int):
         self.data = data
         self.indices = indices
@@ -62,10 +106,7 @@ class LexicalIndex:
         row = rows_all[order]
         tf = tf_all[order].astype(np.float64)
         df = np.bincount(col, minlength=n_terms).astype(np.float64)
-        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-        avgdl = float(doc_len.mean()) if n_docs else 1.0
-        norm = k1 * (1.0 - b + b * doc_len[row] / max(avgdl, 1e-9))
-        data = (idf[col] * tf / (tf + norm)).astype(np.float32)
+        data = bm25_weights(tf, col, row, df, doc_len, k1=k1, b=b)
         indptr = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(np.bincount(col, minlength=n_terms), out=indptr[1:])
         return cls(data, row, indptr, dict(vocab), n_docs)
@@ -92,28 +133,6 @@ class LexicalIndex:
     def term_ids(self, terms: Sequence[str]) -> list[int]:
         vocab = self.vocab
         return [vocab[t] for t in terms if t in vocab]
-
-    def scores(self, term_ids: Sequence[int]) -> np.ndarray:
-        """Dense BM25 score vector over all documents (float32): the sum of the query terms' columns."""
-        out = np.zeros(self.n_docs, dtype=np.float32)
-        indptr, indices, data = self.indptr, self.indices, self.data
-        for t in term_ids:
-            lo, hi = int(indptr[t]), int(indptr[t + 1])
-            if hi > lo:
-                out[indices[lo:hi]] += data[lo:hi]  # rows inside one column are unique
-        return out
-
-    def docs_containing(self, term_id: int, doc_rows: np.ndarray) -> np.ndarray:
-        """Boolean mask over ``doc_rows``: which of them contain term ``term_id`` (a column's rows are sorted)."""
-        lo, hi = int(self.indptr[term_id]), int(self.indptr[term_id + 1])
-        column = self.indices[lo:hi]
-        if hi == lo:
-            return np.zeros(len(doc_rows), dtype=bool)
-        pos = np.searchsorted(column, doc_rows)
-        return column[np.minimum(pos, hi - lo - 1)] == doc_rows
-
-    def document_frequency(self, term_id: int) -> int:
-        return int(self.indptr[term_id + 1]) - int(self.indptr[term_id])
 
 
 def load_array(path: Path, mmap: bool = True) -> np.ndarray:

@@ -12,7 +12,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -221,17 +221,6 @@ def embed_cached(
         if first[keys[i]] != i:
             out[i] = out[first[keys[i]]]
     return out
-
-
-def iter_batches(items: Iterable, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 PASSAGE_CHARS = 160

@@ -33,6 +33,11 @@ def match_drivable_q(user) -> Q:
     return Q(driven_by_id=actor.user_id) | region_subtree_q(actor)
 
 
+def may_drive(user, match) -> bool:
+    """May ``user`` move ``match`` on (the row-level check of ``match_drivable_q``)."""
+    return type(match).objects.filter(pk=match.pk).drivable_by(user).exists()
+
+
 def can_record_matches(user) -> bool:
     actor = actor_of(user)
     return actor.is_authenticated and (bool(DRIVER_ROLES & actor.roles) or actor.is_region_admin)

@@ -227,7 +227,7 @@ def match_create(request, payload: MatchIn):
     summary="对接详情与记录",
 )
 def match_get(request, id: int):
-    return match_data(get_object_for(api_user(request), Match, id))
+    return match_data(get_object_for(api_user(request), Match.objects.select_related(*selectors.MATCH_RELATED), id))
 
 
 @router.post(

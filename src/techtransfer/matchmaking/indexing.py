@@ -24,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from techtransfer.core import multichoice
 from techtransfer.core.choices import RecordStatus
 from techtransfer.core.pagecache import bump_content_version
 from techtransfer.core.registry import KINDS
@@ -47,16 +48,12 @@ def parse_doc_id(doc_id: str) -> tuple[str, int]:
     return slug, int(pk)
 
 
-def _multi(value: str) -> list[str]:
-    return [v for v in (value or "").split(",") if v]
-
-
 def record_fields(slug: str, obj) -> list[str]:
     """The record's high-tech fields (高新技术领域 codes)."""
     if slug == "achievements":
         return [obj.high_tech_field] if obj.high_tech_field else []
     if slug in ("demands", "experts"):
-        return _multi(obj.fields)
+        return multichoice.decode(obj.fields)
     return []
 
 
@@ -179,7 +176,7 @@ def index_pending() -> int:
         return sum(KINDS[s].model.objects.filter(status=RecordStatus.PUBLISHED).count() for s in INDEXED_KINDS)
     built_at = datetime.datetime.fromisoformat(stamp["built_at"])
     index = current_index()
-    indexed = index._row_of if index is not None else {}
+    indexed = index if index is not None else ()
     total = 0
     for slug in INDEXED_KINDS:
         changed = KINDS[slug].model.objects.filter(updated_at__gt=built_at).values_list("pk", "status")

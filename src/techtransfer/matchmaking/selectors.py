@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-import numpy as np
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
@@ -143,10 +142,7 @@ def recommendations_for(*, obj, user, target: str | None = None, k: int = 10) ->
     title, body = record_text(slug, obj)
     text = f"{title}。{body}"
     own = doc_id_for(slug, obj.pk)
-    row = index._row_of.get(own)
-    query_vector = None
-    if row is not None and index.vectors is not None and bool(index.has_vector[row]):
-        query_vector = np.asarray(index.vectors[row])
+    query_vector = index.stored_vector(own)
     region = obj.region.path if obj.region_id else None
     for t in targets:
         hits = index.search(text, k * OVERSAMPLE, filters={"kind": t}, query_vector=query_vector, exclude=[own])
@@ -168,10 +164,12 @@ def search(*, q: str, user, kinds=None, k: int = 20) -> list[Result]:
 
 
 # --------------------------------------------------------------------------------------------------- funnel
+# What a match's page, list row and API shape read: fetched with the match, one query.
+MATCH_RELATED = ("demand", "achievement", "expert", "instrument", "driven_by", "region")
+
+
 def match_list(*, user, stage: str = "", demand=None):
-    qs = Match.objects.visible_to(user).select_related(
-        "demand", "achievement", "expert", "instrument", "driven_by", "region"
-    )
+    qs = Match.objects.visible_to(user).select_related(*MATCH_RELATED)
     if stage:
         qs = qs.filter(stage=stage)
     if demand is not None:

@@ -65,7 +65,7 @@ def match_create(*, actor, demand, counterpart, notes: str = "", score: float | 
 def match_advance(*, actor, match: Match, to_stage: str, note: str = "", request=None) -> Match:
     """Move ``match`` one step on (or drop it), with a note; one ``MatchEvent`` per change."""
     match = get_object_for(actor, Match.objects.select_for_update(of=("self",)), match.pk)
-    if not Match.objects.filter(pk=match.pk).drivable_by(actor).exists():
+    if not access.may_drive(actor, match):
         raise AccessDenied()
     try:
         to_stage = MatchStage(to_stage)

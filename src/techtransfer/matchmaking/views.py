@@ -73,8 +73,8 @@ def funnel(request):
 
 @login_required
 def match_detail(request, pk):
-    match = get_object_for(request.user, Match.objects.select_related("demand", "driven_by", "region"), pk)
-    drivable = Match.objects.filter(pk=match.pk).drivable_by(request.user).exists()
+    match = get_object_for(request.user, Match.objects.select_related(*selectors.MATCH_RELATED), pk)
+    drivable = access.may_drive(request.user, match)
     next_stages = [(s, MatchStage(s).label) for s in NEXT_STAGES[MatchStage(match.stage)]] if drivable else []
     return render(
         request,

@@ -67,6 +67,20 @@ def test_filters_exact_list_and_prefix(lexical_index):
     assert lexical_index.search("材料", filters={"nosuchfield": "x"}) == []
 
 
+def test_filter_masks_are_computed_once_and_not_shared_mutably():
+    index = Index.build(DOCS)
+    first = index.filter_mask({"kind": "achievement", "region__startswith": "/340600/"})
+    assert first.tolist() == [False, True, False, False, False]
+    first[:] = True  # the caller's copy: the cached per-filter masks stay as they were
+    assert sorted(index._masks) == [("kind", ("achievement",)), ("region__startswith", ("/340600/",))]
+    again = index.filter_mask({"kind": ["achievement"]})
+    assert again.tolist() == [False, True, False, True, False]
+    assert index.filter_mask({"kind": "achievement"}).tolist() == again.tolist()
+    assert len(index._masks) == 2  # "achievement" and ["achievement"] are one filter
+    with pytest.raises(ValueError, match="unknown filter operator"):
+        index.filter_mask({"kind__gt": "a"})
+
+
 def test_exclude_drops_the_query_record(lexical_index):
     assert ranking(lexical_index.search("锂离子电池", exclude=["ach:1"])) == ["ach:2"]
 
@@ -114,6 +128,10 @@ def test_precomputed_vectors_and_missing_ones(tmp_path):
     assert hits[0].explanation.shared_terms == ["节水", "灌溉"]  # 技术 is a stop word
     # lexical 1.0 (the best), semantic at the floor: the score is the lexical weight of a short query
     assert hits[0].explanation.semantic == 0.0 and hits[0].score == pytest.approx(FusionRule().w_short)
+    assert index.stored_vector("ach:2").tolist() == vectors[1].tolist()
+    assert index.stored_vector("ach:3") is None and index.stored_vector("nope") is None
+    assert "ach:3" in index and "nope" not in index
+    assert Index.build(DOCS).stored_vector("ach:1") is None  # lexical only
 
 
 def test_duplicate_ids_are_refused():
