@@ -99,14 +99,12 @@ class RegistryRecordAdmin(admin.ModelAdmin):
         try:
             if change:
                 fields = {n: form.cleaned_data[n] for n in form.changed_data if n in names}
-                current = self.model.objects.get(pk=obj.pk)
-                saved = record_update(obj=current, actor=request.user, fields=fields, request=request)
+                # ``record_update`` re-reads the row under a lock, so the form's changes on ``obj`` do not leak in.
+                saved = record_update(obj=obj, actor=request.user, fields=fields, request=request)
             else:
                 fields = {n: v for n, v in form.cleaned_data.items() if n in names}
                 saved = record_create(model=self.model, actor=request.user, fields=fields, request=request)
-        except access.AccessDenied as exc:
-            raise PermissionDenied(exc.message) from exc
-        except ServiceError as exc:
+        except (access.AccessDenied, ServiceError) as exc:
             raise PermissionDenied(exc.message) from exc
         for f in self.model._meta.concrete_fields:
             setattr(obj, f.attname, getattr(saved, f.attname))

@@ -2,7 +2,6 @@
 
 from techtransfer.core.access import contact_fields_for
 from techtransfer.core.selectors import record_list
-from techtransfer.regions.models import Region
 
 from .workbooks import XLSX_CONTENT_TYPE, SpreadsheetFile, template_workbook
 
@@ -56,10 +55,9 @@ def export_rows(spec, queryset, *, user):
 
 def region_names() -> tuple:
     """The region tree's names in tree order (each node's children by ``sort_order``), for the drop-down list."""
-    regions = list(Region.objects.values_list("code", "name", "path", "sort_order"))
-    order = {code: (sort_order, code) for code, _name, _path, sort_order in regions}
-    regions.sort(key=lambda r: [order.get(code, (0, code)) for code in r[2].strip("/").split("/")])
-    return tuple(name for _code, name, _path, _order in regions)
+    from techtransfer.portal.selectors import region_tree
+
+    return tuple(region.name for region, _depth in region_tree())
 
 
 def filters_from_query(spec, params) -> tuple[dict, str, str]:

@@ -8,8 +8,10 @@ import decimal
 from dataclasses import dataclass
 
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
@@ -138,8 +140,6 @@ def detail_rows(obj) -> list[Row]:
             continue
         url = ""
         if field.name == "organization" and obj.organization_id:
-            from django.urls import reverse
-
             url = reverse("portal:organization_detail", args=[obj.organization_id])
         rows.append(
             Row(
@@ -164,15 +164,17 @@ def ordering_choices(kind: RegistryKind) -> list[tuple[str, str]]:
     return choices
 
 
+def field_label(model, name: str) -> str:
+    """The Chinese name of ``model``'s field ``name``; ``name`` itself for a field since removed (or no model)."""
+    try:
+        return str(model._meta.get_field(name).verbose_name)
+    except (AttributeError, FieldDoesNotExist):
+        return name
+
+
 def changed_field_labels(model, changes: dict) -> list[str]:
     """The Chinese names of the fields an audit event says were changed (never their values)."""
-    labels = []
-    for name in changes or {}:
-        try:
-            labels.append(str(model._meta.get_field(name).verbose_name))
-        except Exception:  # a field since removed
-            labels.append(name)
-    return labels
+    return [field_label(model, name) for name in changes or {}]
 
 
 def _short(value, limit: int = 60) -> str:
@@ -184,12 +186,7 @@ def change_lines(model, changes: dict) -> list[str]:
     """``{"title": ["旧", "新"]}`` as ``成果名称：旧 → 新`` for the audit log (auditors see values)."""
     lines = []
     for name, pair in (changes or {}).items():
-        label = name
-        if model is not None:
-            try:
-                label = str(model._meta.get_field(name).verbose_name)
-            except Exception:  # a field since removed
-                pass
+        label = field_label(model, name)
         if isinstance(pair, list | tuple) and len(pair) == 2:
             lines.append(f"{label}：{_short(pair[0])} → {_short(pair[1])}")
         else:

@@ -106,6 +106,7 @@ class LinesListField(forms.CharField):
 
 
 IP_KIND_BY_LABEL = {str(label): value for value, label in IPKind.choices}
+IP_KIND_BY_TEXT = {**IP_KIND_BY_LABEL, **{value: value for value in IPKind.values}}  # a label or the code
 
 
 class IPItemsField(forms.CharField):
@@ -133,13 +134,11 @@ class IPItemsField(forms.CharField):
     def to_python(self, value):
         text = super().to_python(value)
         items, errors = [], []
-        by_label = {label: value for label, value in IP_KIND_BY_LABEL.items()}
-        by_label.update({value: value for value in IPKind.values})
         for number, line in enumerate(text.splitlines(), start=1):
             parts = line.split(None, 2)
             if not parts:
                 continue
-            kind = by_label.get(parts[0])
+            kind = IP_KIND_BY_TEXT.get(parts[0])
             if kind is None:
                 errors.append(
                     _("第 %(n)d 行：不认识的知识产权类型“%(k)s”（可用：%(kinds)s）")
@@ -267,10 +266,7 @@ class RecordForm(forms.ModelForm):
             self.add_error(target, list(messages))
 
     def _label_of(self, name: str) -> str:
-        try:
-            return str(self._meta.model._meta.get_field(name).verbose_name)
-        except Exception:
-            return name
+        return display.field_label(self._meta.model, name)
 
 
 def record_form_class(kind: RegistryKind) -> type[RecordForm]:

@@ -7,7 +7,7 @@ from django.core.cache import caches
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from techtransfer.core import access
+from techtransfer.core import access, multichoice
 from techtransfer.core.choices import HighTechField, RecordStatus
 from techtransfer.core.models import IndustryCode
 from techtransfer.core.registry import KINDS
@@ -142,7 +142,8 @@ def home_figures(*, today: datetime.date | None = None) -> HomeFigures:
     }
     open_q = Q(deadline__isnull=True) | Q(deadline__gte=today)
     field_counts = {
-        f"f_{value}": Count("pk", filter=Q(fields__contains=f",{value},")) for value in HighTechField.values
+        f"f_{value}": Count("pk", filter=Q(fields__contains=multichoice.contains(value)))
+        for value in HighTechField.values
     }
     demand_row = demands.aggregate(
         n=Count("pk"),

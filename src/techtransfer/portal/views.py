@@ -34,6 +34,7 @@ from . import display, forms, selectors
 PAGE_SIZE = 20
 STATUS_LABELS = dict(RecordStatus.choices)
 AUDIT_PAGE_SIZE = 50
+RECOMMENDING_KINDS = frozenset({"achievements", "demands"})  # matchmaking recommends for these published records
 
 # The language switch in the header is a form on every page. Without a CSRF token there, public
 # pages set no cookie and stay cacheable; switching the display language is harmless to forge.
@@ -148,6 +149,7 @@ def record_detail(request, kind, pk):
         "can_edit": editable and obj.status in EDITABLE_STATES,
         "show_review_comment": editable and bool(obj.review_comment),
         "timeline": _timeline(obj, with_details=editable),
+        "show_recommendations": obj.status == RecordStatus.PUBLISHED and kind.slug in RECOMMENDING_KINDS,
     }
     return render(request, "portal/detail.html", context)
 

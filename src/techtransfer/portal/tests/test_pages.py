@@ -373,7 +373,18 @@ def test_forbidden_detail_is_the_same_404_as_a_missing_one(client, people, slug)
     assert (forbidden.status_code, missing.status_code) == (404, 404)
     assert headings(forbidden) == headings(missing) == ["页面不存在"]
     client.force_login(people.acme_member)
-    assert client.get(f"/{slug}/{draft.pk}/").status_code == 200
+    own = client.get(f"/{slug}/{draft.pk}/")
+    assert (own.status_code, headings(own)) == (200, [getattr(draft, KINDS[slug].title_field)])
+
+
+@pytest.mark.parametrize("slug", list(KINDS))
+def test_recommendations_load_only_on_published_achievements_and_demands(client, people, slug):
+    published = FACTORY_BY_SLUG[slug](organization=people.acme, status="published", published_at=timezone.now())
+    draft = FACTORY_BY_SLUG[slug](organization=people.acme)
+    client.force_login(people.acme_member)
+    slot = f'hx-get="/matching/recommend/{slug}/{published.pk}/"'
+    assert (slot in page(client.get(f"/{slug}/{published.pk}/"))) == (slug in {"achievements", "demands"})
+    assert "recommendations-slot" not in page(client.get(f"/{slug}/{draft.pk}/"))
 
 
 def test_public_timeline_hides_who_and_comments(client, people):
@@ -444,7 +455,8 @@ def test_hidden_organization_is_404(client, people):
     people.rival.save(update_fields=["is_public"])
     assert client.get(f"/organizations/{people.rival.pk}/").status_code == 404
     client.force_login(people.suixi_admin)
-    assert client.get(f"/organizations/{people.rival.pk}/").status_code == 200
+    seen = client.get(f"/organizations/{people.rival.pk}/")
+    assert (seen.status_code, headings(seen)) == (200, [people.rival.name])
 
 
 def test_region_filter_includes_parks_under_the_city(client, people):

@@ -315,4 +315,6 @@ def test_audit_log_for_auditors_only(client, people):
     assert "草稿 → 待审核" in html
     assert "共 0 条" in page(client.get("/audit/?action=login_failed"))
     client.force_login(people.platform_admin)
-    assert client.get("/audit/").status_code == 200
+    admin_view = client.get("/audit/?action=transition&actor=acme_member")
+    assert (admin_view.status_code, headings(admin_view)) == (200, ["审计日志"])
+    assert "共 1 条" in page(admin_view)
