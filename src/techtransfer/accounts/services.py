@@ -7,7 +7,6 @@ API tokens (``api_token_*``): only the SHA-256 of a key is stored, the raw key i
 
 import datetime
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +14,7 @@ from django.utils.translation import gettext as _
 from techtransfer.audit.services import log_event
 from techtransfer.core import access
 from techtransfer.core.errors import ErrorCode, ServiceError
-from techtransfer.core.services import validation_messages
+from techtransfer.core.services import full_clean_or_invalid
 
 from .models import ApiToken, hash_token
 
@@ -46,10 +45,7 @@ def api_token_issue(
         key_prefix=raw_key[:TOKEN_PREFIX_LENGTH],
         expires_at=expires_at,
     )
-    try:
-        token.full_clean()
-    except ValidationError as exc:
-        raise ServiceError(ErrorCode.INVALID, details=validation_messages(exc)) from exc
+    full_clean_or_invalid(token)
     token.save()
     log_event(
         actor=user if actor is SELF else actor,

@@ -97,6 +97,11 @@ def region_subtree_q(actor: Actor, prefix: str = "region") -> Q:
     return _any([Q(**{f"{prefix}__path__startswith": path}) for path in actor.region_paths])
 
 
+def in_region_subtree(actor: Actor, region) -> bool:
+    """Whether ``region`` lies in the subtree of a region ``actor`` administers (``region_subtree_q`` in Python)."""
+    return region is not None and any(region.path.startswith(p) for p in actor.region_paths)
+
+
 def _own_q(model, actor: Actor) -> list[Q]:
     parts = [Q(organization_id__in=actor.organization_ids), Q(created_by_id=actor.user_id)]
     if getattr(model, "OWNER_USER_FIELD", None):
@@ -160,10 +165,7 @@ def can_create_record_for(user, organization) -> bool:
         return True
     if organization is None:
         return False
-    if organization.pk in actor.organization_ids:
-        return True
-    region = organization.region
-    return region is not None and any(region.path.startswith(p) for p in actor.region_paths)
+    return organization.pk in actor.organization_ids or in_region_subtree(actor, organization.region)
 
 
 def get_object_for(user, queryset_or_model, pk, *, action: str = "view"):
@@ -220,6 +222,4 @@ def contact_fields_for(user, obj, *, editable: bool | None = None) -> dict:
 def can_create_organization(user, region) -> bool:
     """Platform administrators register any organization; region administrators only in their subtree."""
     actor = actor_of(user)
-    if actor.is_platform_admin:
-        return True
-    return region is not None and any(region.path.startswith(p) for p in actor.region_paths)
+    return actor.is_platform_admin or in_region_subtree(actor, region)

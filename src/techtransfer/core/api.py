@@ -491,9 +491,10 @@ def registry_router(kind: RegistryKind, *, json_types: dict | None = None) -> Ro
     ListParams = _list_params_schema(kind)
 
     def detail_data(obj, user) -> dict:
-        data = shape.data(obj, user=user, editable=access.may_edit(user, obj))
+        editable = access.may_edit(user, obj)
+        data = shape.data(obj, user=user, editable=editable)
         data["review_comment"] = obj.review_comment
-        data["actions"] = services.actions_for(user, obj)
+        data["actions"] = services.actions_for(user, obj, is_editor=editable)
         return data
 
     router = Router(tags=[label])

@@ -56,17 +56,19 @@ def validation_messages(exc: ValidationError) -> dict:
     return {"__all__": [str(m) for m in exc.messages]}
 
 
-def _full_clean(obj) -> None:
+def full_clean_or_invalid(obj) -> None:
+    """``obj.full_clean()``, its errors raised as a ``ServiceError`` (``invalid``) with per-field messages."""
     try:
         obj.full_clean()
     except ValidationError as exc:
         raise ServiceError(ErrorCode.INVALID, details=validation_messages(exc)) from exc
 
 
-def _assign(obj, fields: dict) -> None:
+def assign_fields(obj, fields: dict, *, protected: frozenset = PROTECTED_FIELDS) -> None:
+    """Set ``fields`` on ``obj``; a protected or unknown field name is a ``ServiceError``."""
     names = {f.name for f in obj._meta.concrete_fields}
     for name, value in fields.items():
-        if name in PROTECTED_FIELDS or name not in names:
+        if name in protected or name not in names:
             raise ServiceError(ErrorCode.INVALID, _("不能设置字段：%(f)s") % {"f": name})
         setattr(obj, name, value)
 
@@ -77,7 +79,7 @@ def record_create(*, model, actor, fields: dict, request=None):
     if not access.can_create_record_for(actor, organization):
         raise access.AccessDenied()
     obj = model(created_by=actor)
-    _assign(obj, fields)
+    assign_fields(obj, fields)
     if obj.region_id is None and organization is not None and organization.region_id is not None:
         obj.region_id = organization.region_id
     # A scout who brings a record in is credited with it (the plan's 科技情报员 are rated on this).
@@ -87,7 +89,7 @@ def record_create(*, model, actor, fields: dict, request=None):
         and access.actor_of(actor).has_role("scout")
     ):
         obj.scout = actor
-    _full_clean(obj)
+    full_clean_or_invalid(obj)
     obj.save()
     bump_content_version()
     log_event(
@@ -113,11 +115,11 @@ def record_update(*, obj, actor, fields: dict, request=None):
     if obj.status not in EDITABLE_STATES:
         raise ServiceError(ErrorCode.NOT_EDITABLE)
     before = snapshot(obj)
-    _assign(obj, fields)
+    assign_fields(obj, fields)
     # Handing a record to another organization needs the right to create records for it.
     if obj.organization_id != before["organization"] and not access.can_create_record_for(actor, obj.organization):
         raise access.AccessDenied()
-    _full_clean(obj)
+    full_clean_or_invalid(obj)
     changes = diff(before, snapshot(obj))
     if changes:
         obj.save(update_fields=[*changes, "updated_at"])
@@ -126,12 +128,14 @@ def record_update(*, obj, actor, fields: dict, request=None):
     return obj
 
 
-def actions_for(user, obj) -> list[str]:
-    """The workflow actions ``user`` may take on ``obj`` now."""
+def actions_for(user, obj, *, is_editor: bool | None = None) -> list[str]:
+    """The workflow actions ``user`` may take on ``obj`` now (``is_editor``: ``access.may_edit``, if known)."""
     manager = type(obj).objects.filter(pk=obj.pk)
+    if is_editor is None:
+        is_editor = manager.editable_by(user).exists()
     return available_actions(
         status=obj.status,
-        is_editor=manager.editable_by(user).exists(),
+        is_editor=is_editor,
         is_reviewer=manager.reviewable_by(user).exists(),
     )
 

@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 
 from techtransfer.core.access import AccessDenied
+from techtransfer.core.errors import ServiceError
 
 from .models import Certification, Membership, Organization, OrganizationFacts
 from .services import organization_create, organization_update
@@ -39,7 +40,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         """Save through ``organization_create`` / ``organization_update``: their access rules, checks and audit event.
 
         The form has validated the input already (model validators, uniqueness); a write the
-        services refuse is a 403, inside the admin's transaction, so nothing is saved.
+        services refuse or reject is a 403, inside the admin's transaction, so nothing is saved.
         """
         names = {f.name for f in Organization._meta.concrete_fields}
         try:
@@ -49,7 +50,7 @@ class OrganizationAdmin(admin.ModelAdmin):
             else:
                 fields = {name: value for name, value in form.cleaned_data.items() if name in names}
                 saved = organization_create(actor=request.user, fields=fields, request=request)
-        except AccessDenied as exc:
+        except (AccessDenied, ServiceError) as exc:
             raise PermissionDenied(exc.message) from exc
         # The admin goes on with ``obj`` (inlines, change message, redirect): make it the saved row.
         for field in Organization._meta.concrete_fields:

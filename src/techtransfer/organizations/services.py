@@ -5,29 +5,19 @@ either way nothing has changed. An update bumps the content version, so the cach
 (the organization list and pages, and the records that name an organization) refresh.
 """
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from techtransfer.audit.services import log_event
 from techtransfer.core import access
 from techtransfer.core.errors import ErrorCode, ServiceError
 from techtransfer.core.pagecache import bump_content_version
-from techtransfer.core.services import diff, snapshot, validation_messages
+from techtransfer.core.services import assign_fields, diff, full_clean_or_invalid, snapshot
 
 from . import credit_code
 from .models import Organization
 
 # Never copied from user input: bookkeeping owns them.
 PROTECTED_FIELDS = frozenset({"id", "created_by", "created_at", "updated_at"})
-
-
-def _assign(organization: Organization, fields: dict) -> None:
-    names = {f.name for f in Organization._meta.concrete_fields}
-    for name, value in fields.items():
-        if name in PROTECTED_FIELDS or name not in names:
-            raise ServiceError(ErrorCode.INVALID, _("不能设置字段：%(f)s") % {"f": name})
-        setattr(organization, name, value)
 
 
 def _check(organization: Organization) -> None:
@@ -38,10 +28,7 @@ def _check(organization: Organization) -> None:
         problem = credit_code.problem(code)
         if problem:
             raise ServiceError(ErrorCode.INVALID, details={"credit_code": [problem]})
-    try:
-        organization.full_clean()
-    except ValidationError as exc:
-        raise ServiceError(ErrorCode.INVALID, details=validation_messages(exc)) from exc
+    full_clean_or_invalid(organization)
 
 
 @transaction.atomic
@@ -54,7 +41,7 @@ def organization_create(*, actor, fields: dict, request=None) -> Organization:
     if not access.can_create_organization(actor, fields.get("region")):
         raise access.AccessDenied()
     organization = Organization(created_by=actor)
-    _assign(organization, fields)
+    assign_fields(organization, fields, protected=PROTECTED_FIELDS)
     _check(organization)
     organization.save()
     bump_content_version()  # the public organization list and the home page's count
@@ -86,7 +73,7 @@ def organization_update(*, actor, organization: Organization, fields: dict, requ
         raise access.AccessDenied()
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     before = snapshot(organization)
-    _assign(organization, fields)
+    assign_fields(organization, fields, protected=PROTECTED_FIELDS)
     if organization.region_id != before["region"] and not access.can_create_organization(actor, organization.region):
         raise access.AccessDenied()
     _check(organization)

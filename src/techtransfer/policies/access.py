@@ -10,7 +10,7 @@
 
 from django.db.models import Q
 
-from techtransfer.core.access import NOTHING, actor_of, region_subtree_q
+from techtransfer.core.access import NOTHING, actor_of, in_region_subtree, region_subtree_q
 
 
 def can_edit_library(user) -> bool:
@@ -53,10 +53,7 @@ def application_editable_q(user) -> Q:
 
 def may_review_organization(user, organization) -> bool:
     actor = actor_of(user)
-    if actor.is_platform_admin:
-        return True
-    region = organization.region
-    return region is not None and any(region.path.startswith(p) for p in actor.region_paths)
+    return actor.is_platform_admin or in_region_subtree(actor, organization.region)
 
 
 def may_apply_for(user, organization) -> bool:

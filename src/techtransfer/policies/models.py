@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from .access import application_editable_q, entitlement_visible_q, organization_reviewable_q
 from .choices import (
     ApplicationStatus,
     ClauseEntity,
@@ -175,14 +176,12 @@ class EntitlementRun(models.Model):
 
 
 class EntitlementQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from .access import entitlement_visible_q
+    """Rows owned by an ``organization``: seen by its members and its region's staff, reviewed by the staff."""
 
+    def visible_to(self, user):
         return self.filter(entitlement_visible_q(user))
 
     def reviewable_by(self, user):
-        from .access import organization_reviewable_q
-
         return self.filter(organization_reviewable_q(user))
 
 
@@ -232,21 +231,9 @@ class Entitlement(models.Model):
         return f"{self.organization} · {self.clause} · {self.period}"
 
 
-class ApplicationQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from .access import entitlement_visible_q
-
-        return self.filter(entitlement_visible_q(user))
-
+class ApplicationQuerySet(EntitlementQuerySet):
     def editable_by(self, user):
-        from .access import application_editable_q
-
         return self.filter(application_editable_q(user))
-
-    def reviewable_by(self, user):
-        from .access import organization_reviewable_q
-
-        return self.filter(organization_reviewable_q(user))
 
 
 class Application(models.Model):

@@ -130,8 +130,4 @@ def application_list(*, user, period: int | None = None, status: str | None = No
 
 
 def applications_to_review(*, user):
-    return (
-        application_list(user=user)
-        .filter(status=ApplicationStatus.SUBMITTED)
-        .filter(pk__in=Application.objects.reviewable_by(user).values("pk"))
-    )
+    return application_list(user=user, status=ApplicationStatus.SUBMITTED).reviewable_by(user)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from techtransfer.audit.services import log_event
-from techtransfer.core.access import AccessDenied
+from techtransfer.core.access import AccessDenied, may_edit
 from techtransfer.core.errors import ServiceError
 from techtransfer.core.services import diff, snapshot, validation_messages
 from techtransfer.organizations.choices import OrganizationKind
@@ -61,6 +61,12 @@ def _full_clean(obj, exclude=None) -> None:
         obj.full_clean(exclude=exclude)
     except ValidationError as exc:
         raise ServiceError(PolicyErrorCode.INVALID, details=validation_messages(exc)) from exc
+
+
+def _refuse_unknown(fields: dict, allowed: frozenset) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ServiceError(PolicyErrorCode.INVALID, _("不能设置字段：%(f)s") % {"f": "、".join(sorted(unknown))})
 
 
 def _rule_call(func, *args, **kwargs):
@@ -129,9 +135,7 @@ def clause_save(
     """Add or change a clause. Its condition and formulas are checked by the engine before anything is saved."""
     if not access.can_edit_library(actor):
         raise AccessDenied()
-    unknown = set(fields) - CLAUSE_FIELDS
-    if unknown:
-        raise ServiceError(PolicyErrorCode.INVALID, _("不能设置字段：%(f)s") % {"f": "、".join(sorted(unknown))})
+    _refuse_unknown(fields, CLAUSE_FIELDS)
     if clause is None:
         obj = PolicyClause(policy=policy, clause_id=clause_id.strip(), created_by=actor)
         before = {}
@@ -152,9 +156,7 @@ def clause_save(
 def notice_create(*, actor, policy: Policy, fields: dict, request=None) -> Notice:
     if not access.can_edit_library(actor):
         raise AccessDenied()
-    unknown = set(fields) - NOTICE_FIELDS
-    if unknown:
-        raise ServiceError(PolicyErrorCode.INVALID, _("不能设置字段：%(f)s") % {"f": "、".join(sorted(unknown))})
+    _refuse_unknown(fields, NOTICE_FIELDS)
     notice = Notice(policy=policy, **fields)
     _full_clean(notice)
     if notice.clause.policy_id != policy.pk:
@@ -383,7 +385,7 @@ def application_create(*, actor, notice: Notice, organization, facts: dict, requ
 
 def _editable(application, actor) -> Application:
     obj = _locked_visible(Application, application, actor)
-    if not Application.objects.filter(pk=obj.pk).editable_by(actor).exists():
+    if not may_edit(actor, obj):
         raise AccessDenied()
     if obj.status not in (ApplicationStatus.DRAFT, ApplicationStatus.RETURNED):
         raise ServiceError(
@@ -439,7 +441,8 @@ def application_submit(
             PolicyErrorCode.NOTICE_NOT_OPEN,
             _("申报将于 %(d)s 开始，目前还不能提交") % {"d": notice.opens_on.isoformat()},
         )
-    missing = [m for m in obj.notice.policy.materials if m not in {x.name for x in obj.materials.all()}]
+    uploaded = set(obj.materials.values_list("name", flat=True))
+    missing = [m for m in notice.policy.materials if m not in uploaded]
     if missing:
         raise ServiceError(
             PolicyErrorCode.INVALID, _("缺少申报材料：%(m)s") % {"m": "、".join(missing)}, {"materials": missing}

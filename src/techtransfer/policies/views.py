@@ -11,13 +11,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from techtransfer.core.access import AccessDenied, actor_of, get_object_for
+from techtransfer.core.access import AccessDenied, actor_of, get_object_for, may_edit
 from techtransfer.core.errors import ServiceError
 from techtransfer.organizations.models import Organization
 from techtransfer.portal.views import forbidden
 
 from . import access, engine, forms, selectors, services
-from .choices import PolicyErrorCode
+from .choices import ApplicationStatus, PolicyErrorCode
 from .facts import facts_for_organization
 from .models import Application, Entitlement, Notice, Policy, PolicyClause
 
@@ -209,10 +209,10 @@ def application_list(request):
 @login_required
 def application_detail(request, pk):
     app = get_object_for(request.user, Application.objects.select_related("notice", "clause", "organization"), pk)
-    editable = Application.objects.filter(pk=app.pk).editable_by(request.user).exists()
+    editable = may_edit(request.user, app)
     reviewer = access.may_review_organization(request.user, app.organization)
     facts_form = None
-    if editable and app.status in ("draft", "returned"):
+    if editable and app.status in (ApplicationStatus.DRAFT, ApplicationStatus.RETURNED):
         facts_form = forms.FactsForm(initial=app.facts, facts=_fact_specs(app.clause, app.notice.closes_on))
     return render(
         request,
@@ -223,8 +223,8 @@ def application_detail(request, pk):
             "required_materials": app.notice.policy.materials,
             "facts_form": facts_form,
             "material_form": forms.MaterialForm() if facts_form else None,
-            "review_form": forms.ReviewForm() if reviewer and app.status == "submitted" else None,
-            "payment_form": forms.PaymentForm() if reviewer and app.status == "approved" else None,
+            "review_form": forms.ReviewForm() if reviewer and app.status == ApplicationStatus.SUBMITTED else None,
+            "payment_form": forms.PaymentForm() if reviewer and app.status == ApplicationStatus.APPROVED else None,
             "may_submit": facts_form is not None,
         },
     )

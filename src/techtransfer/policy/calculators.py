@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from .library import Library, default_library
 from .results import ClauseResult, Status
+from .rowwise import evaluate
 
 SPLIT_CLAUSE = "huaibei.transfer_income_split"
 
@@ -49,8 +50,6 @@ def split_commercialization_income(
         "inventor_share_rate": inventor_share_rate,
         "transfer_staff_share_rate": transfer_staff_share_rate,
     }
-    from .rowwise import evaluate
-
     result = evaluate(library, SPLIT_CLAUSE, facts, period=period, applied_on=applied_on)
     out = result.outputs
     return IncomeSplit(out.get("inventors"), out.get("transfer_staff"), out.get("unit"), result)

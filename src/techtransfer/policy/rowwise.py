@@ -227,20 +227,11 @@ class RowEvaluator:
         return x if c else y
 
 
-def _final_amount(amount, cap):
-    """max(0, min(amount, cap)) in fen, or Unknown."""
+def _final_amount(amount, cap=None):
+    """max(0, min(amount, cap)) in fen (no cap: max(0, amount)), or Unknown. Amounts and outputs alike."""
     if _is_unknown(amount) or _is_unknown(cap):
         return _merge(amount, cap)
     value = amount if cap is None else min(amount, cap)
-    fen = round_half_up_fen(max(value, ZERO))
-    if fen > MAX_FEN:
-        return Unknown(reasons=("金额超出可处理的范围（10¹⁵ 元）",))
-    return fen
-
-
-def _final_output(value):
-    if _is_unknown(value):
-        return value
     fen = round_half_up_fen(max(value, ZERO))
     if fen > MAX_FEN:
         return Unknown(reasons=("金额超出可处理的范围（10¹⁵ 元）",))
@@ -307,7 +298,7 @@ def evaluate_version(
         raw_cap = quiet.eval(version.cap.root) if version.cap is not None else None
         final = _final_amount(raw_amount, raw_cap) if version.amount is not None else None
         raw_outputs = {o.name: quiet.eval(o.expression.root) for o in version.outputs}
-        finals = {name: _final_output(v) for name, v in raw_outputs.items()}
+        finals = {name: _final_amount(v) for name, v in raw_outputs.items()}
         unknowns = [v for v in [final, *finals.values()] if _is_unknown(v)]
         if unknowns:
             merged = _merge(*unknowns)

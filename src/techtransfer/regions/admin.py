@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from techtransfer.core.pagecache import bump_content_version
+
 from .models import Region
 
 
@@ -18,3 +20,7 @@ class RegionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        bump_content_version()  # region names are on cached public pages (filters, records, the API's tree)

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from techtransfer.audit.models import Event
+from techtransfer.audit.services import log_event
 from techtransfer.core.registry import KINDS
 from techtransfer.core.tests.factories import REGISTRY_FACTORIES, AchievementFactory, DemandFactory, region
 from techtransfer.core.tests.test_access_and_workflow import DRAFT_EDITABLE, DRAFT_VISIBLE, EVERYONE, REVIEWERS
@@ -125,6 +126,7 @@ def test_missing_record_is_the_same_404(people, client):
 @pytest.mark.parametrize("who", EVERYONE)
 def test_read_a_draft(people, client, kind, who):
     record = REGISTRY_FACTORIES[kind](organization=people.acme)
+    log_event(actor=people.acme_member, action="create", target=record, to_status="draft")
     slug = SLUG[kind]
     login(client, people, who)
 
@@ -138,6 +140,9 @@ def test_read_a_draft(people, client, kind, who):
         assert detail.json()["actions"] == ["submit"]
         assert listed == [record.pk]
         assert events.status_code == 200
+        assert [(e["action"], e["actor"], e["to_status"]) for e in events.json()] == [
+            ("create", str(people.acme_member), "draft")
+        ]
     else:
         assert (detail.status_code, detail.json()) == (404, NOT_FOUND)
         assert listed == []
@@ -204,9 +209,12 @@ def test_submit_a_draft(people, client, kind, who):
         assert response.status_code == 200
         assert (response.json()["status"], response.json()["status_label"]) == ("submitted", "待审核")
         assert record.status == "submitted"
+        event = Event.objects.get(target_id=str(record.pk), action="transition")
+        assert (event.actor_name, event.from_status, event.to_status) == (who, "draft", "submitted")
     else:
         assert response.status_code == (401 if who == "anonymous" else 404)
         assert record.status == "draft"
+        assert not Event.objects.filter(target_id=str(record.pk), action="transition").exists()
 
 
 @pytest.mark.parametrize("kind", KIND_NAMES)
@@ -746,3 +754,17 @@ def test_list_reads_organization_region_and_industry_with_the_page(people, clien
     assert {(r["organization"]["name"], r["region"]["name"], r["industry"]["name"]) for r in results} == {
         ("淮北示例陶铝科技有限公司", "相山区", "锂离子电池制造")
     }
+
+
+def test_detail_asks_whether_the_user_may_edit_once(people, client):
+    demand = DemandFactory(organization=people.acme)
+    login(client, people, "xiangshan_admin")  # an editor and a reviewer of the draft
+    client.get("/api/v1/demands")  # warm up: a session's first request writes its timestamp
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/demands/{demand.pk}")
+
+    assert (response.status_code, response.json()["actions"]) == (200, ["submit"])
+    on_records = [q["sql"] for q in queries.captured_queries if '"demands_demand"' in q["sql"]]
+    # the record itself, may the user edit it (masking and actions), may they review it
+    assert len(on_records) == 3

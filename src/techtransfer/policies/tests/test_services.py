@@ -171,11 +171,14 @@ def test_a_second_run_replaces_the_first_but_keeps_confirmed_decisions(people, l
     services.entitlement_confirm(actor=people.platform_admin, entitlement=reward)
     count = Entitlement.objects.count()
 
-    run(people.platform_admin)
+    second = run(people.platform_admin)
 
     assert Entitlement.objects.count() == count
     kept = entitlement(people.acme, "huaibei.hte_new_reward")
     assert (kept.pk, kept.status) == (reward.pk, "confirmed")
+    # every undecided row was replaced by the second run's; the confirmed one is not stored again
+    assert set(Entitlement.objects.exclude(pk=reward.pk).values_list("run_id", flat=True)) == {second.pk}
+    assert second.counts["kept"] == 1
     assert EntitlementRun.objects.count() == 2
 
 
