@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from techtransfer.audit.services import log_event
 from techtransfer.core.access import AccessDenied, may_edit
 from techtransfer.core.errors import ServiceError
+from techtransfer.core.pagecache import bump_content_version
 from techtransfer.core.services import diff, snapshot, validation_messages
 from techtransfer.organizations.choices import OrganizationKind
 from techtransfer.organizations.models import Organization
@@ -125,6 +126,8 @@ def library_sync(*, actor=None, request=None) -> dict:
         clause.save()
         log_event(actor=actor, action="create", target=clause, request=request, summary=_("从规则库导入条款"))
         created["clauses"] += 1
+    if created:
+        bump_content_version()  # the public policy library is served from the anonymous page cache
     return dict(created)
 
 
@@ -147,6 +150,7 @@ def clause_save(
     _full_clean(obj)
     engine.validate(obj)
     obj.save()
+    bump_content_version()
     changes = diff(before, snapshot(obj))
     log_event(actor=actor, action="update" if before else "create", target=obj, request=request, changes=changes)
     return obj
@@ -162,6 +166,7 @@ def notice_create(*, actor, policy: Policy, fields: dict, request=None) -> Notic
     if notice.clause.policy_id != policy.pk:
         raise ServiceError(PolicyErrorCode.INVALID, details={"clause": [_("申报条款须属于本政策")]})
     notice.save()
+    bump_content_version()
     log_event(actor=actor, action="create", target=notice, request=request, changes=diff({}, snapshot(notice)))
     return notice
 

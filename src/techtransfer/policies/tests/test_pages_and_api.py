@@ -181,3 +181,28 @@ def test_api_application_create_and_late_submit(client, people, notice):
 
     client.force_login(people.rival_member)
     assert client.post(f"/api/v1/policies/applications/{app_id}/submit").status_code == 404
+
+
+def test_a_new_notice_shows_on_the_cached_public_policy_page_at_once(client, people, notice):
+    # Given an anonymous visitor whose copy of the policy page is cached
+    from techtransfer.policies import services
+
+    url = f"/policies/{notice.policy.pk}/"
+    assert client.get(url)["X-Page-Cache"] == "miss"
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    # When the bureau publishes a notice for that policy
+    services.notice_create(
+        actor=people.platform_admin,
+        policy=notice.policy,
+        fields={
+            "clause": notice.clause,
+            "title": "关于申报2026年度大型科研仪器共享补助的通知",
+            "period": 2026,
+            "opens_on": datetime.date(2026, 5, 1),
+            "closes_on": datetime.date(2026, 6, 30),
+        },
+    )
+    # Then the next anonymous request renders it afresh and shows the notice
+    response = client.get(url)
+    assert response["X-Page-Cache"] == "miss"
+    assert "关于申报2026年度大型科研仪器共享补助的通知" in response.content.decode()
