@@ -64,3 +64,5 @@ class PolicyErrorCode(models.TextChoices):
     NOT_ELIGIBLE = "not_eligible", _("按规则评价不符合条件")
     COMMENT_REQUIRED = "comment_required", _("退回时必须填写审核意见")
     DUPLICATE = "duplicate", _("已有同一条款、同一年度的申请")
+    NOT_TEXT = "not_text", _("文件不是文本")
+    TOO_LARGE = "too_large", _("文件过大")

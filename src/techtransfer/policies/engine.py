@@ -4,7 +4,10 @@ Staff-written clauses are checked by the engine itself (``Library.validate_claus
 becomes a ``ServiceError`` whose details name the form fields, in the engine's Chinese.
 """
 
+import threading
 from dataclasses import replace
+
+from django.db import connection
 
 from techtransfer.core.errors import ServiceError
 from techtransfer.policy import Library, RuleError, RuleErrorCode, default_library
@@ -100,9 +103,49 @@ def validate(clause: PolicyClause, *, base: Library | None = None) -> Library:
         raise service_error(exc) from exc
 
 
-def current_library() -> Library:
+def build_library() -> Library:
     """The shipped library with every policy of the database and every staff-written clause applied."""
     library = _with_policies(default_library(), Policy.objects.all())
     for clause in PolicyClause.objects.filter(condition__gt="").select_related("policy").order_by("pk"):
         library = validate(clause, base=library)
+    return library
+
+
+def library_version() -> tuple:
+    """A cheap stamp of the rows ``build_library`` reads, in one query.
+
+    Every write of a policy or clause saves its row (``updated_at`` is ``auto_now``) and rows are never deleted
+    (``PROTECT``), so the counts and latest update times change whenever the library does, whichever process
+    wrote. The shipped library's identity is part of it, so a reloaded ``default_library`` is seen too.
+    """
+    quote = connection.ops.quote_name
+    parts = []
+    for model in (Policy, PolicyClause):
+        table, updated = quote(model._meta.db_table), quote(model._meta.get_field("updated_at").column)
+        parts.append(f"(SELECT COUNT(*) FROM {table}), (SELECT MAX({updated}) FROM {table})")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}")
+        row = cursor.fetchone()
+    return (id(default_library()), connection.alias, *(str(v) for v in row))
+
+
+_cache_lock = threading.Lock()
+_cached: tuple[tuple, Library] | None = None
+
+
+def current_library() -> Library:
+    """``build_library()``, rebuilt (and re-validated) only when ``library_version()`` has changed.
+
+    Kept per process; the version query runs on every call, so an edit committed by any worker is seen by the
+    next call here. A ``Library`` is never changed in place (``with_clause`` makes a new one), so sharing it
+    between threads is safe.
+    """
+    global _cached
+    version = library_version()
+    cached = _cached
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    library = build_library()
+    with _cache_lock:
+        _cached = (version, library)
     return library

@@ -3,10 +3,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from techtransfer.core.errors import ServiceError
 from techtransfer.policy import FactType
 
 from .choices import ClauseTrack, PolicyLevel
-from .models import PolicyClause
+from .fulltext import TEXT_EXTENSIONS, check_size
+from .models import Policy, PolicyClause
 
 
 class ServiceErrorsMixin:
@@ -25,6 +27,73 @@ class ServiceErrorsMixin:
 class PolicyFilterForm(forms.Form):
     q = forms.CharField(label=_("关键词"), required=False, max_length=100)
     level = forms.ChoiceField(label=_("层级"), required=False, choices=[("", _("不限")), *PolicyLevel.choices])
+
+
+class PolicyForm(ServiceErrorsMixin, forms.ModelForm):
+    class Meta:
+        model = Policy
+        fields = [
+            "title",
+            "document_number",
+            "issuer",
+            "level",
+            "valid_from",
+            "valid_to",
+            "summary",
+            "guide_target",
+            "guide_conditions",
+            "guide_materials",
+            "guide_time_limit",
+            "guide_department",
+            "guide_phone",
+            "full_text",
+        ]
+        widgets = {
+            "valid_from": forms.DateInput(attrs={"type": "date"}),
+            "valid_to": forms.DateInput(attrs={"type": "date"}),
+            "summary": forms.Textarea(attrs={"rows": 3}),
+            "guide_target": forms.Textarea(attrs={"rows": 2}),
+            "guide_conditions": forms.Textarea(attrs={"rows": 4}),
+            "guide_materials": forms.Textarea(attrs={"rows": 4}),
+            "full_text": forms.Textarea(attrs={"rows": 12}),
+        }
+        error_messages = {
+            "valid_from": {"invalid": _("请填写有效的日期，如 2025-01-01")},
+            "valid_to": {"invalid": _("请填写有效的日期，如 2025-01-01")},
+        }
+
+    def _post_clean(self):
+        """No model validation here: ``policy_save`` does it (and re-checks the policy's clauses)."""
+
+
+class NewPolicyForm(PolicyForm):
+    engine_id = forms.RegexField(
+        label=_("规则库编号"),
+        regex=r"^[a-z][a-z0-9_]*$",
+        max_length=80,
+        help_text=_("小写字母、数字和下划线，如 huaibei_pilot_base_2026；保存后不能修改"),
+        error_messages={"invalid": _("规则库编号只能由小写字母、数字和下划线组成，并以字母开头")},
+    )
+
+    field_order = ["engine_id"]
+
+
+class TextImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("政策原文文件"),
+        help_text=_(".txt、.html 或 .md，UTF-8 或 GBK 编码，最大 2 MB；繁体、全角字符和拼音注音会自动规范化"),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(TEXT_EXTENSIONS)}),
+        error_messages={"required": _("请选择要导入的文件"), "empty": _("文件是空的")},
+    )
+    dry_run = forms.BooleanField(label=_("仅预览（不保存）"), required=False)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        try:
+            check_size(upload.size)  # refused before the upload is read into memory
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return upload
 
 
 class ClauseForm(ServiceErrorsMixin, forms.ModelForm):

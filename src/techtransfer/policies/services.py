@@ -4,6 +4,7 @@ so a refused or failed call changes nothing (``AccessDenied`` or ``ServiceError`
 
 import datetime
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -26,6 +27,7 @@ from techtransfer.policy.rowwise import evaluate, evaluate_version
 from . import access, engine
 from .choices import ApplicationStatus, ClauseTrack, EntitlementStatus, PolicyErrorCode
 from .facts import facts_for_organizations
+from .fulltext import PolicyText, read_policy_text
 from .models import (
     Application,
     ApplicationMaterial,
@@ -169,6 +171,127 @@ def notice_create(*, actor, policy: Policy, fields: dict, request=None) -> Notic
     bump_content_version()
     log_event(actor=actor, action="create", target=notice, request=request, changes=diff({}, snapshot(notice)))
     return notice
+
+
+POLICY_FIELDS = frozenset(
+    {
+        "title",
+        "document_number",
+        "issuer",
+        "level",
+        "valid_from",
+        "valid_to",
+        "summary",
+        "full_text",
+        "guide_target",
+        "guide_conditions",
+        "guide_materials",
+        "guide_time_limit",
+        "guide_department",
+        "guide_phone",
+    }
+)
+
+
+@transaction.atomic
+def policy_save(*, actor, fields: dict, policy: Policy | None = None, engine_id: str = "", request=None) -> Policy:
+    """Add a policy or change its own fields and application guide; its clauses must still pass the engine."""
+    if not access.can_edit_library(actor):
+        raise AccessDenied()
+    _refuse_unknown(fields, POLICY_FIELDS)
+    if policy is None:
+        engine_id = engine_id.strip()
+        if engine_id in default_library().policies:
+            raise ServiceError(
+                PolicyErrorCode.INVALID,
+                details={"engine_id": [_("“%(id)s”是随平台发布的规则库中的政策编号，请换一个") % {"id": engine_id}]},
+            )
+        obj = Policy(engine_id=engine_id)
+        before = {}
+    else:
+        obj = Policy.objects.select_for_update().get(pk=policy.pk)
+        before = snapshot(obj)
+    for name, value in fields.items():
+        setattr(obj, name, value.strip() if isinstance(value, str) else value)
+    if obj.valid_from and obj.valid_to and obj.valid_to < obj.valid_from:
+        raise ServiceError(PolicyErrorCode.INVALID, details={"valid_to": [_("失效日期不能早于生效日期")]})
+    _full_clean(obj)
+    changes = diff(before, snapshot(obj))
+    if before and not changes:
+        return obj
+    obj.save()
+    try:  # staff-written clauses must lie within the policy's validity: check them against the new dates
+        engine.build_library()
+    except ServiceError as exc:
+        message = _("修改后本政策的条款不能通过规则校验：%(m)s") % {"m": exc.message}
+        raise ServiceError(exc.code, message, {"__all__": [message]}) from exc
+    bump_content_version()
+    log_event(actor=actor, action="update" if before else "create", target=obj, request=request, changes=changes)
+    return obj
+
+
+@dataclass(frozen=True)
+class TextImportReport:
+    policy: Policy
+    text: PolicyText
+    dry_run: bool
+    changed: bool
+
+    def summary(self) -> str:
+        """The import report in one line: what was read, and how many paragraphs and characters were kept."""
+        t = self.text
+        if self.dry_run:
+            head = _("预览（未保存）")
+        else:
+            head = _("已导入") if self.changed else _("与现有全文相同，未改动")
+        line = _("%(h)s：%(f)s（%(e)s，%(b)s 字节，%(r)s 个字符），规范化后保留 %(p)s 段、%(c)s 个字符") % {
+            "h": head,
+            "f": t.filename,
+            "e": t.encoding,
+            "b": t.size,
+            "r": t.source_characters,
+            "p": len(t.paragraphs),
+            "c": t.characters,
+        }
+        if t.mangled:
+            line += _("；有 %(n)s 处疑似乱码，未作修复，请与原件核对：%(x)s") % {
+                "n": len(t.mangled),
+                "x": "；".join(f"“{m}”" for m in t.mangled[:3]),
+            }
+        return line
+
+
+@transaction.atomic
+def policy_text_import(
+    *, actor, policy: Policy, data: bytes, filename: str, dry_run: bool = False, request=None
+) -> TextImportReport:
+    """Store a file's text, normalized like the matching pipeline, as the policy's full text (audited).
+
+    A file that is not text, too large or empty is refused before anything is written; ``dry_run`` only reports.
+    """
+    if not access.can_edit_library(actor):
+        raise AccessDenied()
+    text = read_policy_text(data, filename)
+    obj = Policy.objects.select_for_update().get(pk=policy.pk)
+    changed = obj.full_text != text.text
+    if dry_run or not changed:
+        return TextImportReport(policy=obj, text=text, dry_run=dry_run, changed=False)
+    before = snapshot(obj)
+    obj.full_text = text.text
+    _full_clean(obj)
+    obj.save(update_fields=["full_text", "updated_at"])
+    bump_content_version()
+    report = TextImportReport(policy=obj, text=text, dry_run=False, changed=True)
+    log_event(
+        actor=actor,
+        action="update",
+        target=obj,
+        request=request,
+        changes=diff(before, snapshot(obj)),
+        summary=_("导入政策原文：%(f)s，%(p)s 段、%(c)s 字")
+        % {"f": text.filename, "p": len(text.paragraphs), "c": text.characters},
+    )
+    return report
 
 
 # ---------------------------------------------------------------------------------------------------------------

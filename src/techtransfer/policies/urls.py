@@ -6,7 +6,10 @@ app_name = "policies"
 
 urlpatterns = [
     path("", views.policy_list, name="list"),
+    path("new/", views.policy_edit, name="new"),
     path("<int:pk>/", views.policy_detail, name="detail"),
+    path("<int:pk>/edit/", views.policy_edit, name="edit"),
+    path("<int:pk>/text/import/", views.policy_text_import, name="text_import"),
     path("<int:policy_pk>/clauses/new/", views.clause_edit, name="clause_new"),
     path("<int:policy_pk>/clauses/<int:pk>/edit/", views.clause_edit, name="clause_edit"),
     path("<int:policy_pk>/notices/new/", views.notice_create, name="notice_new"),

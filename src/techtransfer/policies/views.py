@@ -30,7 +30,12 @@ def policy_list(request):
     return render(
         request,
         "policies/policy_list.html",
-        {"form": form, "page": page, "is_staff": access.is_policy_staff(request.user)},
+        {
+            "form": form,
+            "page": page,
+            "is_staff": access.is_policy_staff(request.user),
+            "may_edit": access.can_edit_library(request.user),
+        },
     )
 
 
@@ -46,6 +51,68 @@ def policy_detail(request, pk):
             "may_edit": access.can_edit_library(request.user),
             "today": timezone.localdate(),
         },
+    )
+
+
+@login_required
+def policy_edit(request, pk=None):
+    """Add a policy, or change its own fields and application guide (platform administrators)."""
+    policy = get_object_or_404(Policy, pk=pk) if pk else None
+    if not access.can_edit_library(request.user):
+        return forbidden(request)
+    form_class = forms.PolicyForm if policy else forms.NewPolicyForm
+    form = form_class(request.POST or None, instance=policy)
+    if request.method == "POST" and form.is_valid():
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "engine_id"}
+        try:
+            saved = services.policy_save(
+                actor=request.user,
+                policy=policy,
+                engine_id=form.cleaned_data.get("engine_id", ""),
+                fields=fields,
+                request=request,
+            )
+        except AccessDenied as exc:
+            return forbidden(request, exc.message)
+        except ServiceError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("政策“%(t)s”已保存。") % {"t": saved.title})
+            return redirect("policies:detail", pk=saved.pk)
+    return render(request, "policies/policy_form.html", {"policy": policy, "form": form})
+
+
+@login_required
+def policy_text_import(request, pk):
+    """导入政策原文: a text file, normalized like the matching pipeline, becomes the policy's full text."""
+    policy = get_object_or_404(Policy, pk=pk)
+    if not access.can_edit_library(request.user):
+        return forbidden(request)
+    form = forms.TextImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = services.policy_text_import(
+                actor=request.user,
+                policy=policy,
+                data=upload.read(),
+                filename=upload.name,
+                dry_run=form.cleaned_data["dry_run"],
+                request=request,
+            )
+        except AccessDenied as exc:
+            return forbidden(request, exc.message)
+        except ServiceError as exc:
+            form.add_error("file", exc.message)
+        else:
+            if not report.dry_run:
+                messages.success(request, report.summary())
+                return redirect("policies:detail", pk=policy.pk)
+    return render(
+        request,
+        "policies/text_import.html",
+        {"policy": policy, "form": form, "report": report, "preview": report.text.paragraphs[:5] if report else []},
     )
 
 
