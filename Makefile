@@ -27,19 +27,22 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 install: $(VENV)/.installed ## create .venv and install the package with its pinned dev dependencies
-	@mkdir -p var
+	@mkdir -p "$${TECHTRANSFER_VAR_DIR:-var}"
 
 migrate: install
 	$(TT) migrate --noinput --verbosity 0
 
-demo: migrate ## migrate the SQLite database under var/, load the code lists and the demo data
+demo: migrate ## migrate the SQLite database under var/, load the code lists and the demo data, build the matching index
 	$(TT) load_codes
 	$(TT) load_demo
-	$(TT) index rebuild
+	$(TT) index rebuild --with-vectors
 
+# The vector worker (e5 for records published later) runs beside the server, at low priority, and stops with it.
 run: demo ## demo: install, migrate, load demo data, print the demo logins, serve on http://127.0.0.1:8000 (HOST=, PORT= to change)
 	@echo "打开 http://$(HOST):$(PORT)/ （Ctrl-C 停止）"
-	$(TT) runserver $(HOST):$(PORT)
+	@nice -n 10 $(TT) index worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	echo "$(TT) runserver $(HOST):$(PORT)"; $(TT) runserver $(HOST):$(PORT)
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check --quiet .

@@ -24,6 +24,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def no_index_refresh_threads(settings):
+    # Matching index refreshes after commit are the matchmaking tests' subject (they switch them on);
+    # elsewhere a background rebuild would outlive its test and write to the real var/index.
+    settings.MATCHING_AUTO_UPDATE = "off"
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Argon2 is the production hasher (tested in accounts); tests log in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

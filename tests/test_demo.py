@@ -169,6 +169,7 @@ def test_no_market_listing_ships_in_the_package():
         "organizations.json",
         "pilotbases.json",
         "users.json",
+        "vectors-e5.npz",
     ]
 
 

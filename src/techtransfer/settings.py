@@ -232,3 +232,10 @@ LOGGING = {
 
 # Which deployment this is: the region tree and the platform's name come from data, not code.
 PLATFORM_NAME = os.environ.get("TECHTRANSFER_PLATFORM_NAME", "科技成果转移转化一站式服务平台")
+
+# After a record is published, withdrawn or edited, the matching index is rebuilt: "background" (a thread of
+# the server process, debounced: no request waits), "sync" (in the request, after commit) or "off" (only by
+# `techtransfer index update`). See techtransfer/matchmaking/indexing.py.
+MATCHING_AUTO_UPDATE = os.environ.get("TECHTRANSFER_MATCHING_AUTO_UPDATE", "background")
+if MATCHING_AUTO_UPDATE not in {"background", "sync", "off"}:
+    raise ImproperlyConfigured("TECHTRANSFER_MATCHING_AUTO_UPDATE must be background, sync or off")

@@ -6,6 +6,7 @@ audit event in the same transaction, so a refused or failed call changes nothing
 
 import datetime
 import decimal
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -103,6 +104,15 @@ def record_create(*, model, actor, fields: dict, request=None):
     return obj
 
 
+def refresh_index_on_commit(obj, *, was_published: bool) -> None:
+    """What matching finds changes when a record is published, withdrawn or edited while published: once the
+    transaction commits, ``matchmaking.indexing`` refreshes its index (it ignores kinds it does not index)."""
+    if was_published or obj.status == RecordStatus.PUBLISHED:
+        from techtransfer.matchmaking.indexing import schedule_refresh  # matchmaking builds on core, not back
+
+        transaction.on_commit(partial(schedule_refresh, type(obj)), robust=True)
+
+
 def _locked(obj):
     return type(obj).objects.select_for_update().get(pk=obj.pk)
 
@@ -125,6 +135,7 @@ def record_update(*, obj, actor, fields: dict, request=None):
         obj.save(update_fields=[*changes, "updated_at"])
         bump_content_version()
         log_event(actor=actor, action="update", target=obj, request=request, changes=changes)
+        refresh_index_on_commit(obj, was_published=False)  # only if EDITABLE_STATES ever admits published
     return obj
 
 
@@ -177,4 +188,5 @@ def record_transition(*, obj, actor, action: str, comment: str = "", request=Non
         comment=comment,
         summary=str(transition.action.label),
     )
+    refresh_index_on_commit(obj, was_published=from_status == RecordStatus.PUBLISHED)
     return obj

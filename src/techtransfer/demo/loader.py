@@ -5,7 +5,8 @@
   credit codes, certifications and yearly facts;
 - achievements: the first ``papers`` suitable CSL papers (``csl_papers_dev.jsonl``, Apache-2.0, see
   ``data/ATTRIBUTION.md``), spread over the research organizations by discipline;
-- demands, instruments, experts, commissioners and pilot bases (``<registry slug>.json``).
+- demands, instruments, experts, commissioners and pilot bases (``<registry slug>.json``);
+- the e5 vectors of the demo texts (``vectors-e5.npz``, see ``vectors.py``), into the embedding cache.
 
 Everything is marked ``is_example=True``. A record is created only when no example record with
 the same key (the achievement's ``source``, otherwise the kind's title field) exists, and nothing
@@ -37,6 +38,8 @@ from techtransfer.organizations import credit_code
 from techtransfer.organizations.models import Certification, Membership, Organization, OrganizationFacts
 from techtransfer.organizations.services import organization_create
 from techtransfer.regions.models import Region
+
+from .vectors import seed_embedding_cache
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PAPERS_FILE = DATA_DIR / "csl_papers_dev.jsonl"
@@ -380,5 +383,11 @@ class DemoLoader:
 
 @transaction.atomic
 def demo_load(*, papers: int = DEFAULT_PAPERS) -> DemoResult:
-    """Create what is missing of the demo data; returns what was created and the demo logins."""
-    return DemoLoader(papers=papers).run()
+    """Create what is missing of the demo data; returns what was created and the demo logins.
+
+    Once the records are committed, the shipped e5 vectors of their texts go into the embedding cache
+    (``vectors.seed_embedding_cache``), so ``index rebuild --with-vectors`` has nothing left to embed.
+    """
+    result = DemoLoader(papers=papers).run()
+    transaction.on_commit(seed_embedding_cache)
+    return result

@@ -6,10 +6,14 @@ from techtransfer.matchmaking import indexing
 
 @pytest.fixture(autouse=True)
 def index_location(settings, tmp_path):
-    """Every test gets its own tiny index directory (lexical only: no e5 in tests)."""
+    """Every test gets its own tiny index directory and embedding cache (no e5 in tests: vectors come from
+    ``HashEmbedder`` where a test asks for them), and refreshes after commit run in the committing thread."""
     settings.MATCHING_INDEX_DIR = tmp_path / "index"
+    settings.MATCHING_EMBEDDING_CACHE_DIR = tmp_path / "embeddings"
+    settings.MATCHING_AUTO_UPDATE = "sync"
     indexing.forget_loaded()
     yield settings.MATCHING_INDEX_DIR
+    indexing.wait_for_refresh()
     indexing.forget_loaded()
 
 

@@ -108,22 +108,19 @@ def test_command_prints_a_summary_and_a_progress_bar(corpus, index_location, act
     out = io.StringIO()
     call_command("index", "status", stdout=out)
     assert out.getvalue().startswith("索引：6 条记录，构建于 ")
-    assert out.getvalue().endswith("；待更新 0 条。\n")
+    assert out.getvalue().endswith("；待更新 0 条。\n语义向量：0 / 6 条。\n")
 
 
-def test_with_vectors_stores_them_and_records_use_their_own(corpus, monkeypatch, tmp_path):
+def test_with_vectors_stores_them_and_records_use_their_own(corpus, settings, tmp_path):
     # given a fast stand-in for e5 (tests never run the real model)
-    from techtransfer.matching import semantic
-
-    monkeypatch.setattr(semantic, "E5Embedder", semantic.HashEmbedder)
-    monkeypatch.setenv("TECHTRANSFER_EMBEDDING_CACHE", str(tmp_path / "vectors"))
+    settings.MATCHING_EMBEDDER = "hash"
     # when the index is rebuilt with vectors
     result = indexing.index_rebuild(with_vectors=True)
     # then the stored vectors are used, and a demand still gets its explained achievements
-    assert result.with_vectors is True
+    assert (result.with_vectors, result.vectors) == (True, 6)
     index = indexing.current_index()
     assert index.vectors.shape == (6, 256)
-    assert list((tmp_path / "vectors").iterdir())  # computed once, cached for the next rebuild
+    assert list((tmp_path / "embeddings" / "hash-bigram-256").iterdir())  # computed once, cached for next time
     recs = selectors.recommendations_for(obj=corpus.demand, user=None)["achievements"]
     assert recs[0].obj == corpus.membrane
     assert recs[0].explanation.endswith("同属高新技术领域：新能源与节能；同在相山区")
