@@ -5,6 +5,7 @@ import os
 import pytest
 
 from .demo_server import CHROMIUM, CHROMIUM_ARGS, demo_server, is_postgres_url, require_chromium
+from .pages import TIMEOUT_MS, Watch
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +39,26 @@ def browser():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def watch(demo_url):
+    """Foreign requests, console errors and 4xx/5xx answers of every page the test opens."""
+    return Watch(demo_url)
+
+
+@pytest.fixture
+def open_page(browser, watch):
+    """``open_page()`` → a page in a new browser context (its own cookies), in Chinese, watched."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", base_url=watch.base_url)
+        context.set_default_timeout(TIMEOUT_MS)
+        watch.attach(context)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -17,72 +17,16 @@ Throughout, no request leaves the test server, and no page logs a console error 
 """
 
 import secrets
-from dataclasses import dataclass, field
 
 import pytest
 
-from techtransfer.demo.loader import DEMO_PASSWORD
+from .pages import log_in
 
 pytestmark = pytest.mark.browser
 
 COMPANY = "demo_company"  # 企业成员（淮北陶铝新材料）
 COMPANY_NAME = "淮北陶铝新材料科技有限公司（示例）"
 REVIEWER = "demo_gaoxin"  # 区域管理员（淮北高新区）: the company's region is 340600-P01
-TIMEOUT_MS = 15_000
-
-
-@dataclass
-class Watch:
-    """What every page of a browser context did that a user should never see."""
-
-    base_url: str
-    foreign: list = field(default_factory=list)
-    errors: list = field(default_factory=list)
-
-    def attach(self, context) -> None:
-        context.on("request", self._request)
-        context.on("response", self._response)
-        context.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
-        context.on("weberror", lambda e: self.errors.append(f"page error: {e.error}"))
-
-    def _request(self, request) -> None:
-        url = request.url
-        if not (url == self.base_url or url.startswith(self.base_url + "/") or url.startswith("data:")):
-            self.foreign.append(url)
-
-    def _response(self, response) -> None:
-        if response.status >= 400:
-            self.errors.append(f"HTTP {response.status}: {response.request.method} {response.url}")
-
-
-@pytest.fixture
-def watch(demo_url):
-    return Watch(demo_url)
-
-
-@pytest.fixture
-def open_page(browser, watch):
-    """``open_page()`` → a page in a new browser context (its own cookies), in Chinese, watched."""
-    contexts = []
-
-    def open_page():
-        context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", base_url=watch.base_url)
-        context.set_default_timeout(TIMEOUT_MS)
-        watch.attach(context)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("账号").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url("**/workspace/")
 
 
 def search_demands(page, keyword: str) -> None:

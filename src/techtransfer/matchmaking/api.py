@@ -83,6 +83,48 @@ def achievement_demands(request, id: int, params: Query[RecommendParams]):
     return _recommend(request, "achievements", id, "demands", params.limit)
 
 
+class DemandRefOut(Schema):
+    id: int
+    title: str = Field(title="需求名称")
+
+
+class EnterpriseResultOut(Schema):
+    kind: str = Field(title="类别", description="organizations")
+    id: int = Field(title="单位编号")
+    title: str = Field(title="企业名称")
+    score: float = Field(
+        title="匹配度",
+        description="0.6 × 最相关需求得分 + 0.4 × 简介得分 + 行业 0.05 + 领域 0.05 + 区域 0.03",
+    )
+    demand: DemandRefOut | None = Field(title="最相关的已发布需求")
+    demand_score: float = Field(title="需求得分", description="该需求的检索融合得分（0–1）")
+    profile_score: float = Field(
+        title="简介得分", description="成果最具区分度的词语在企业名称和简介中出现的比例（按 IDF 加权，0–1）"
+    )
+    shared_terms: list[str] = Field(
+        title="共同词语", description="成果与该需求共有的专门词语，以及与企业简介共有的词语"
+    )
+    same_industry: str = Field(title="相同行业", description="企业已发布需求与成果同属的国民经济行业大类")
+    same_fields: list[str] = Field(title="相同的高新技术领域")
+    same_region: str = Field(title="相同区域")
+    explanation: str = Field(title="推荐理由")
+
+
+class EnterpriseResultsOut(Schema):
+    results: list[EnterpriseResultOut]
+
+
+@router.get(
+    "/achievements/{id}/enterprises",
+    response={200: EnterpriseResultsOut, **READ_ERRORS},
+    auth=READ_AUTH,
+    operation_id="matching_achievement_enterprises",
+    summary="为科技成果推荐可能需要它的企业",
+)
+def achievement_enterprises(request, id: int, params: Query[RecommendParams]):
+    return _recommend(request, "achievements", id, selectors.ENTERPRISES, params.limit)
+
+
 @router.get(
     "/search",
     response={200: ResultsOut, **READ_ERRORS},

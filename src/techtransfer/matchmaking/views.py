@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from techtransfer.core.access import AccessDenied, get_object_for
@@ -20,6 +21,7 @@ from .choices import NEXT_STAGES, MatchStage
 from .models import Match
 
 RESULTS_PER_KIND = 5
+GROUP_LABELS = {selectors.ENTERPRISES: gettext_lazy("可能需要该成果的企业")}
 
 
 def search(request):
@@ -46,8 +48,10 @@ def recommend(request, kind, pk):
         {
             "obj": obj,
             "kind": KINDS[kind],
-            "groups": [(KINDS[slug], results) for slug, results in groups.items()],
+            "groups": [(slug, GROUP_LABELS.get(slug) or KINDS[slug].label, found) for slug, found in groups.items()],
             "may_record": kind == "demands" and access.can_record_matches(request.user),
+            # The demand's matches, for whoever may see them (its enterprise follows them here).
+            "matches": selectors.match_list(user=request.user, demand=obj)[:20] if kind == "demands" else (),
         },
     )
 

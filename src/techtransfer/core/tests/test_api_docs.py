@@ -27,6 +27,7 @@ REFERENCE_PATHS = {
     "/api/v1/matching/demands/{id}/experts": {"get"},
     "/api/v1/matching/demands/{id}/instruments": {"get"},
     "/api/v1/matching/achievements/{id}/demands": {"get"},
+    "/api/v1/matching/achievements/{id}/enterprises": {"get"},
     "/api/v1/matching/search": {"get"},
     "/api/v1/matching/matches": {"get", "post"},
     "/api/v1/matching/matches/{id}": {"get"},
@@ -48,7 +49,7 @@ def test_openapi_has_every_path_and_method(openapi):
         expected.update({path.format(slug=slug): methods for path, methods in REGISTRY_PATHS.items()})
 
     assert {path: set(ops) for path, ops in openapi["paths"].items()} == expected
-    assert len(expected) == 4 * 6 + 4 + 5 + 9  # registries, reference lists, policies, matching
+    assert len(expected) == 4 * 6 + 4 + 5 + 10  # registries, reference lists, policies, matching
 
 
 def test_openapi_is_described_in_chinese(openapi):

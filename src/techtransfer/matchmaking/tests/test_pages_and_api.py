@@ -154,3 +154,61 @@ def test_a_rebuild_refreshes_cached_anonymous_search_pages(client, people, built
     AchievementFactory(organization=people.acme, status="published", title="陶瓷涂覆隔膜在线检测")
     indexing.index_update()
     assert "找到 6 条相关信息" in client.get(url, {"q": "陶瓷涂覆隔膜"}).content.decode()
+
+
+def test_funnel_figures_through_the_api_after_a_signed_and_a_dropped_match(client, people, built):
+    """The browser test's walk-through (tests/browser/test_scout_walks_the_funnel.py), through the API."""
+    client.force_login(people.scout)
+    signed = post_json(
+        client,
+        "/api/v1/matching/matches",
+        {"demand": built.demand.pk, "kind": "achievements", "counterpart": built.membrane.pk},
+    ).json()["id"]
+    dropped = post_json(
+        client,
+        "/api/v1/matching/matches",
+        {"demand": built.demand.pk, "kind": "achievements", "counterpart": built.far_membrane.pk},
+    ).json()["id"]
+    for stage, note in [("contacted", "已电话联系"), ("negotiating", "洽谈许可条件"), ("signed", "签订许可合同")]:
+        assert (
+            post_json(client, f"/api/v1/matching/matches/{signed}/advance", {"stage": stage, "note": note}).status_code
+            == 200
+        )
+    for stage, note in [("contacted", "已发送资料"), ("dropped", "企业暂缓")]:
+        assert (
+            post_json(client, f"/api/v1/matching/matches/{dropped}/advance", {"stage": stage, "note": note}).status_code
+            == 200
+        )
+
+    stats = client.get("/api/v1/matching/funnel").json()
+    stages = [
+        {"stage": "recommended", "label": "已推荐", "current": 0, "reached": 2, "conversion": None},
+        {"stage": "contacted", "label": "已联系", "current": 0, "reached": 2, "conversion": 1.0},
+        {"stage": "negotiating", "label": "洽谈中", "current": 0, "reached": 1, "conversion": 0.5},
+        {"stage": "signed", "label": "已签约", "current": 1, "reached": 1, "conversion": 1.0},
+    ]
+    figures = {"total": 2, "signed": 1, "dropped": 1, "signed_rate": 0.5, "stages": stages}
+    assert stats["overall"] == figures
+    assert stats["by_scout"] == [{"id": people.scout.pk, "name": str(people.scout), **figures}]
+    region_id = built.demand.region_id
+    assert stats["by_region"] == [{"id": region_id, "name": "相山区", **figures}]
+
+    # the demand's owner follows the matches on the demand's page and reads who took each step
+    client.force_login(people.acme_member)
+    block = client.get(
+        reverse("matchmaking:recommend", args=["demands", built.demand.pk]), headers={"HX-Request": "true"}
+    ).content.decode()
+    assert '<h3 id="recommend-matches">本需求的对接</h3>' in block
+    assert f'href="/matching/matches/{signed}/">{built.membrane.title}</a>' in block
+    assert f'href="/matching/matches/{dropped}/">{built.far_membrane.title}</a>' in block
+    events = client.get(f"/api/v1/matching/matches/{signed}").json()["events"]
+    assert [(e["actor"], e["from_stage"], e["to_stage"], e["note"]) for e in events] == [
+        (str(people.scout), "", "recommended", ""),
+        (str(people.scout), "recommended", "contacted", "已电话联系"),
+        (str(people.scout), "contacted", "negotiating", "洽谈许可条件"),
+        (str(people.scout), "negotiating", "signed", "签订许可合同"),
+    ]
+    # the public sees no matches on the same block
+    client.logout()
+    public = client.get(reverse("matchmaking:recommend", args=["demands", built.demand.pk])).content.decode()
+    assert "本需求的对接" not in public and "/matching/matches/" not in public

@@ -36,7 +36,8 @@ def test_demand_gets_achievements_experts_and_instruments_with_explanations(buil
 
 def test_achievement_gets_demands_and_never_itself(built):
     recs = selectors.recommendations_for(obj=built.membrane, user=None)
-    assert list(recs) == ["demands"]
+    assert list(recs) == ["demands", "enterprises"]
+    assert recs["enterprises"] == []  # the demand is acme's own, and acme owns the achievement
     assert [r.obj for r in recs["demands"]] == [built.demand]
     assert recs["demands"][0].as_dict()["id"] == built.demand.pk
 
