@@ -1,6 +1,6 @@
 """``techtransfer eval classify --train T.jsonl --test S.jsonl --label FIELD``: accuracy and macro-F1.
 
-Trains the production classifier (:meth:`SuggestionModel.train` with its defaults) on ``T``, predicts ``S`` and
+Trains the production classifier (:meth:`EnsembleModel.train` with its defaults) on ``T``, predicts ``S`` and
 prints five lines::
 
     train: T.jsonl — 4086 records, 67 labels
@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from techtransfer.fieldsuggest.model import BODY_KEYS, TITLE_KEYS, SuggestionModel, compose_text
+from techtransfer.fieldsuggest.model import BODY_KEYS, TITLE_KEYS, EnsembleModel, SuggestionModel, compose_text
 
 
 class DataError(ValueError):
@@ -87,7 +87,9 @@ def accuracy_and_macro_f1(truth: Sequence[str], predicted: Sequence[str]) -> tup
     return sum(hits.values()) / len(truth), sum(f1s) / len(f1s)
 
 
-def score(model: SuggestionModel, records: Sequence[Mapping], label: str, keys=None) -> tuple[float, float]:
+def score(
+    model: SuggestionModel | EnsembleModel, records: Sequence[Mapping], label: str, keys=None
+) -> tuple[float, float]:
     truth = labels_of(records, label, "test")
     predicted = model.predict([compose_text(r, keys) for r in records])
     return accuracy_and_macro_f1(truth, predicted)
@@ -111,7 +113,7 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
         train_labels = labels_of(train, args.label, args.train)
         test_labels = labels_of(test, args.label, args.test)
         started = time.perf_counter()
-        model = SuggestionModel.train([compose_text(r, keys) for r in train], train_labels, calibrate=False)
+        model = EnsembleModel.train([compose_text(r, keys) for r in train], train_labels, calibrate=False)
         seconds = time.perf_counter() - started
     except (OSError, DataError, ValueError) as exc:
         print(f"eval classify: {exc}", file=err)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from techtransfer.fieldsuggest.evaluation import read_jsonl, score
-from techtransfer.fieldsuggest.model import MODEL_DIR, TARGETS, SuggestionModel, compose_text, model_path
+from techtransfer.fieldsuggest.model import MODEL_DIR, TARGETS, EnsembleModel, compose_text, model_path
 
 DEFAULT_DATA = Path("..") / "shared" / "data" / "classification"
 LABEL_KEYS = {"discipline": "discipline", "field": "field"}
@@ -26,13 +26,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def train_target(target: str, data_dir: Path, out_dir: Path, *, out=sys.stdout) -> SuggestionModel:
+def train_target(target: str, data_dir: Path, out_dir: Path, *, out=sys.stdout) -> EnsembleModel:
     spec = TARGETS[target]
     train_path = data_dir / spec["train"]
     records = read_jsonl(train_path)
     label_key = LABEL_KEYS[target]
     started = time.perf_counter()
-    model = SuggestionModel.train(
+    model = EnsembleModel.train(
         [compose_text(r) for r in records],
         [str(r[label_key]) for r in records],
         meta={"target": target, "train_file": spec["train"], "train_sha256": _sha256(train_path)},
@@ -40,7 +40,8 @@ def train_target(target: str, data_dir: Path, out_dir: Path, *, out=sys.stdout) 
     seconds = time.perf_counter() - started
     path = model.save(model_path(target, out_dir))
     print(
-        f"{target}: {len(records)} records, {len(model.labels)} labels, {len(model.buckets)} features, "
+        f"{target}: {len(records)} records, {len(model.labels)} labels, "
+        f"{' + '.join(str(len(m.buckets)) for m in model.members)} features, "
         f"trained in {seconds:.1f} s → {path} ({path.stat().st_size / 1e6:.1f} MB)",
         file=out,
     )

@@ -9,9 +9,13 @@ import pytest
 from techtransfer.fieldsuggest import evaluation
 from techtransfer.fieldsuggest.model import (
     HIGH_TECH_FIELD_OF,
+    EnsembleModel,
+    FeatureConfig,
     ModelMissing,
     SuggestionModel,
     compose_text,
+    extract_features,
+    load_model,
     normalize_text,
     shipped_model,
     suggest,
@@ -37,6 +41,11 @@ TINY = [
 @pytest.fixture(scope="module")
 def tiny_model():
     return SuggestionModel.train([t for t, _ in TINY], [label for _, label in TINY], min_df=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_ensemble():
+    return EnsembleModel.train([t for t, _ in TINY], [label for _, label in TINY], min_df=1)
 
 
 def test_normalize_text_folds_width_script_markup_and_space_and_is_idempotent():
@@ -101,6 +110,82 @@ def test_traditional_input_gets_the_same_suggestion(tiny_model):
     assert np.array_equal(tiny_model.predict_proba([traditional]), tiny_model.predict_proba([simplified]))
 
 
+def test_word_bigrams_add_one_feature_per_adjacent_word_pair():
+    # Given a text that jieba cuts into three words, when bigrams are asked for as well
+    plain = extract_features("水稻种植技术", FeatureConfig(char_max=1))
+    with_pairs = extract_features("水稻种植技术", FeatureConfig(char_max=1, word_bigrams=True))
+    # Then the two adjacent pairs are the only new features, each counted once
+    assert sum(plain.values()) == 6 + 3
+    assert sum(with_pairs.values()) == 6 + 3 + 2
+    assert set(plain) < set(with_pairs)
+
+
+def test_complement_naive_bayes_member_predicts_the_tiny_fields():
+    model = SuggestionModel.train([t for t, _ in TINY], [label for _, label in TINY], min_df=1, learner="cnb")
+    assert model.predict(["一种水稻高产栽培方法", "碳纤维材料的制备工艺", "机械手自动装配装置"]) == [
+        "现代农业",
+        "新材料",
+        "装备制造",
+    ]
+    assert model.meta["learner"] == "cnb"
+    assert np.array_equal(model.bias, np.zeros(3, dtype=np.float32))
+
+
+def test_unknown_learner_is_refused():
+    with pytest.raises(ValueError, match="unknown learner 'knn'"):
+        SuggestionModel.train([t for t, _ in TINY], [label for _, label in TINY], learner="knn")
+
+
+def test_ensemble_of_two_svms_and_naive_bayes_on_balanced_labels(tiny_ensemble):
+    # Given the balanced tiny set (four texts per field), the ensemble has its three default members
+    assert [m.meta["learner"] for m in tiny_ensemble.members] == ["svc", "svc", "cnb"]
+    assert [(m.config.char_max, m.config.word_bigrams) for m in tiny_ensemble.members] == [
+        (2, False),
+        (3, True),
+        (2, False),
+    ]
+    # and it predicts each unseen text's field, with probabilities that sum to 1
+    assert tiny_ensemble.predict(["一种水稻高产栽培方法", "碳纤维材料的制备工艺", "机械手自动装配装置"]) == [
+        "现代农业",
+        "新材料",
+        "装备制造",
+    ]
+    assert [label for label, _ in tiny_ensemble.suggest("石墨烯复合材料的制备", k=1)] == ["新材料"]
+    assert sum(p for _, p in tiny_ensemble.suggest("石墨烯复合材料的制备", k=3)) == pytest.approx(1.0)
+
+
+def test_ensemble_is_one_svm_when_labels_are_imbalanced():
+    # Given one label with 6 texts and one with 1 (ratio above 5), the ensemble keeps the weighted SVM alone
+    texts = ["水稻种植", "小麦种植", "玉米种植", "大豆种植", "高粱种植", "谷子种植", "锂电池材料"]
+    model = EnsembleModel.train(texts, ["农"] * 6 + ["材"], min_df=1, calibrate=False)
+    assert [m.meta["learner"] for m in model.members] == ["svc"]
+    assert model.members[0].meta["class_weight"] == "balanced"
+
+
+def test_ensemble_save_and_load_give_identical_probabilities(tiny_ensemble, tmp_path):
+    path = tiny_ensemble.save(tmp_path / "tiny.npz")
+    loaded = load_model(path)
+    texts = ["水稻病虫害防控", "陶瓷材料", "数控机床", "与训练集毫无关系的句子", ""]
+    assert isinstance(loaded, EnsembleModel)
+    assert loaded.labels == tiny_ensemble.labels
+    assert loaded.temperature == tiny_ensemble.temperature
+    assert [m.config for m in loaded.members] == [m.config for m in tiny_ensemble.members]
+    assert np.array_equal(loaded.predict_proba(texts), tiny_ensemble.predict_proba(texts))
+    # A text with no known feature still gets probabilities (from the SVM biases), not NaN
+    assert np.isfinite(loaded.predict_proba([""])).all()
+    with np.load(path, allow_pickle=False) as archive:
+        assert sorted(archive.files) == ["header", "labels"] + sorted(
+            f"m{i}_{name}" for i in range(3) for name in ("bias", "buckets", "idf", "weights")
+        )
+        assert "水稻" not in str(archive["header"])
+
+
+def test_load_model_reads_a_single_model_too(tiny_model, tmp_path):
+    loaded = load_model(tiny_model.save(tmp_path / "single.npz"))
+    assert isinstance(loaded, SuggestionModel)
+    assert loaded.suggest("水稻病虫害防控") == tiny_model.suggest("水稻病虫害防控")
+
+
 def test_two_labels_are_enough():
     model = SuggestionModel.train(
         ["水稻种植", "小麦种植", "玉米种植", "锂电池材料", "陶瓷材料", "碳纤维材料"],
@@ -119,6 +204,9 @@ def test_shipped_models_suggest_disciplines_and_fields_for_plain_texts():
     # The models under fieldsuggest/data/ are the ones `python -m techtransfer.fieldsuggest.train` wrote.
     assert len(shipped_model("discipline").labels) == 67
     assert len(shipped_model("field").labels) == 11
+    # Disciplines are near-balanced: the three-member ensemble; fields are not: the class-weighted SVM alone
+    assert [m.meta["learner"] for m in shipped_model("discipline").members] == ["svc", "svc", "cnb"]
+    assert [m.meta["class_weight"] for m in shipped_model("field").members] == ["balanced"]
     assert set(HIGH_TECH_FIELD_OF) == set(shipped_model("field").labels)
     text = "补肾活血汤治疗老年高血压患者的临床观察。采用中药复方辨证治疗肾虚血瘀证，观察血压与中医证候积分。"
     assert suggest(text, k=1)[0][0] == "中医学/中药学"
