@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import cached_property
 
 from .errors import RuleError, RuleErrorCode
 
@@ -61,9 +62,10 @@ class ParameterValue:
     def in_force(self, on: dt.date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
-    @property
+    @cached_property
     def exact(self):
-        """The value for computing: numbers as exact fractions, lists as tuples of the same."""
+        """The value for computing: numbers as exact fractions, lists as tuples of the same (converted once: the
+        value never changes, and every evaluation reads it)."""
         return to_exact(self.value)
 
 

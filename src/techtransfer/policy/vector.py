@@ -12,9 +12,17 @@ so the batch path works in two stages:
 2. **Exact rationals, the marked rows only.** The same tree is evaluated again on those rows with Python
    integers in numpy object arrays (numerator and denominator), exactly as the row-wise path does.
 
-On generated data a few rows in a thousand reach stage 2 (values that sit exactly on a threshold, amounts that
-end in half a fen); shipped scenarios, which test boundaries on purpose, reach it often, and the tests check that
-both stages together equal the row-wise path on every scenario and on random facts.
+Before the intervals, stage 1 tries an **exact lane**: most numbers in rules are decimals (money in fen, rates,
+thresholds, years), and as whole numbers scaled by a power of ten they add, multiply, compare and round to the fen
+exactly in float64 (float32 where they stay below 2²⁴), with no widening and no undecided rows. Each node uses the
+lane when its inputs allow (decimals, results provably below 2⁵³; ``a / b ⋚ c`` is cross-multiplied) and the
+intervals otherwise. On generated data no row of the benchmark's clauses reaches stage 2 any more; clauses whose
+amounts divide still send their ties there; shipped scenarios, which test boundaries on purpose, reach it often,
+and the tests check that every path together equals the row-wise path on every scenario and on random facts.
+
+**Row compaction** skips work the result does not depend on: the costly arguments of an ``and`` (``or``) are
+computed only on the rows its cheaper arguments left open (not yet false, resp. true), and amounts only on the
+rows whose condition holds; the rows are gathered once and the results scattered back.
 
 Missing facts are NaN (numbers, booleans) or code −1 (options); each value carries an *unknown* mask and a
 *has-missing* mask so that three-valued logic, "missing" and "无法判定" come out as in the row-wise path.
@@ -22,6 +30,7 @@ Missing facts are NaN (numbers, booleans) or code −1 (options); each value car
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -107,7 +116,7 @@ class Columns:
         self.overrides: dict[str, dict[int, Decimal]] = overrides or {}
         self.codes = text_codes(catalogue)
         self.strings = {code: s for s, code in self.codes.items()}
-        self._intervals: dict[str, tuple] = {}
+        self._intervals: dict = {}
 
     # building
     @classmethod
@@ -252,6 +261,19 @@ class Columns:
         self._intervals[name] = cached
         return cached
 
+    def decimal(self, name: str):
+        """A numeric column for the exact lane (see :func:`decimal_lane`), computed once per column."""
+        key = ("decimal", name)
+        cached = self._intervals.get(key)
+        if cached is None:
+            col = self.data.get(name)
+            if col is None:
+                cached = (np.zeros(self.n), 0, 0, 0, np.ones(self.n, dtype=bool), None)
+            else:
+                cached = decimal_lane(col, self.overrides.get(name))
+            self._intervals[key] = cached
+        return cached
+
     def tri(self, name: str):
         """A boolean column as three-valued int8 codes (0 false, 1 missing, 2 true) and its missing mask."""
         key = ("tri", name)
@@ -302,6 +324,68 @@ def _and(a, b):
     return a & b
 
 
+# Row compaction. Once the cheap arguments of an ``and`` are false on most rows, its value there is false
+# whatever the others are (three-valued ``and`` is min), so the costly arguments are computed only on the rows
+# still open, gathered; likewise for ``or`` (true), and amounts are computed only where the condition holds.
+# Below these sizes gathering costs more than it saves.
+_COMPACT_ROWS = 8192  # rows in the context
+_COMPACT_SHARE = 0.7  # at most this share of them still open
+_COMPACT_COST = 8  # the cost of the next argument (see _cost)
+_COMPACT_AMOUNT_SHARE = 0.7  # amounts: at most this share of rows eligible
+
+
+class _RowView:
+    """Some rows of a :class:`Columns`, with the same readers; each column is gathered once, on first use."""
+
+    def __init__(self, columns: Columns, rows: np.ndarray):
+        self.base = columns
+        self.rows = rows
+        self.n = len(rows)
+        self.codes = columns.codes
+        self._cache: dict = {}
+
+    def _take(self, mask):
+        if mask is None:
+            return None
+        taken = mask[self.rows]
+        return taken if taken.any() else None
+
+    def _cached(self, key, make):
+        value = self._cache.get(key)
+        if value is None:
+            value = self._cache[key] = make()
+        return value
+
+    def interval(self, name: str):
+        def make():
+            lo, hi, unk = self.base.interval(name)
+            glo = lo[self.rows]
+            return (glo, glo if hi is lo else hi[self.rows], self._take(unk))  # exact columns stay lo is hi
+
+        return self._cached(("interval", name), make)
+
+    def tri(self, name: str):
+        def make():
+            k, unk = self.base.tri(name)
+            return (k[self.rows], self._take(unk))
+
+        return self._cached(("tri", name), make)
+
+    def text(self, name: str):
+        def make():
+            codes, unk = self.base.text(name)
+            return (codes[self.rows], self._take(unk))
+
+        return self._cached(("text", name), make)
+
+    def decimal(self, name: str):
+        def make():
+            units, scale, lo, hi, unk, bad = self.base.decimal(name)
+            return (units[self.rows], scale, lo, hi, self._take(unk), self._take(bad))
+
+        return self._cached(("decimal", name), make)
+
+
 class _Ctx:
     def __init__(self, columns: Columns, params: dict, period_year: int):
         self.columns = columns
@@ -311,6 +395,20 @@ class _Ctx:
         self.unc = None  # rows where a float decision was not certain
         self.memo: dict = {}
         self._fresh: dict[str, int] = {}
+
+    def subset(self, rows: np.ndarray) -> _Ctx:
+        """A context over some of these rows (indices into them); :meth:`absorb` takes its undecided rows back."""
+        cols = self.columns
+        view = _RowView(cols.base, cols.rows[rows]) if isinstance(cols, _RowView) else _RowView(cols, rows)
+        sub = _Ctx(view, self.params, self.period_year)
+        sub._fresh = self._fresh  # the same codes for texts that no column holds
+        return sub
+
+    def absorb(self, sub: _Ctx, rows: np.ndarray) -> None:
+        if sub.unc is not None:
+            if self.unc is None:
+                self.unc = np.zeros(self.n, dtype=bool)
+            self.unc[rows[sub.unc]] = True
 
     def code(self, s: str) -> int:
         code = self.columns.codes.get(s)
@@ -380,6 +478,17 @@ def _tri(yes, unk):
         return t + t
     t = (yes & ~unk).view(np.int8)
     return t + t + unk.view(np.int8)
+
+
+def _tri_owned(yes, unk):
+    """As :func:`_tri`, computed in place in ``yes`` (a fresh array that nothing else holds): no temporaries."""
+    t = yes.view(np.int8)
+    if unk is not None:
+        np.greater(yes, unk, out=yes)  # yes and not unknown
+    np.add(t, t, out=t)
+    if unk is not None:
+        np.add(t, unk.view(np.int8), out=t)
+    return t
 
 
 def node_key(node: Node, keys: dict | None = None):
@@ -563,18 +672,13 @@ def _compile_node(node: Node, shared: dict, keys: dict):
         return coalesce
 
     if op in ("and", "or"):
+        # min / max are commutative: the cheap arguments first, so that the costly ones see only open rows
+        order = sorted(range(len(args)), key=lambda i: _cost(node.args[i]))
+        parts = [args[i] for i in order]
+        costs = [_cost(node.args[i]) for i in order]
         pick = np.minimum if op == "and" else np.maximum
-
-        def logic(ctx):
-            k, hm = args[0](ctx)
-            for f in args[1:]:
-                bk, bhm = f(ctx)
-                k, hm = pick(k, bk), _or(hm, bhm)
-            if hm is not None:
-                hm = hm & (k == K_UNK)
-            return (k, hm)
-
-        return logic
+        settled = K_FALSE if op == "and" else K_TRUE
+        return lambda ctx: _logic(ctx, parts, costs, pick, settled)
 
     if op == "not":
         (fa,) = args
@@ -616,8 +720,13 @@ def _compile_node(node: Node, shared: dict, keys: dict):
         fa, fb = args
         sym = node.value
         kind = node.args[0].type
+        lane = _compile_lane_cmp(node, shared, keys) if kind is T.NUMBER else None
 
         def compare(ctx):
+            if lane is not None:
+                exact = lane(ctx)
+                if exact is not None:
+                    return exact
             a, b = fa(ctx), fb(ctx)
             if kind is T.NUMBER:
                 yes, unk, hm = _cmp_num(sym, a, b, ctx)
@@ -659,6 +768,74 @@ def _compile_node(node: Node, shared: dict, keys: dict):
         return member
 
     raise AssertionError(f"unknown node {op}")
+
+
+def _cost(node: Node) -> int:
+    """A rough static cost: nodes in the subtree, divisions and choices counting more."""
+    return sum(3 if n.op in ("div", "if") else 1 for n in node.walk())
+
+
+def _logic(ctx, parts, costs, pick, settled):
+    """Three-valued and (``pick`` = min, settled = false) / or (max, true) of ``parts``, compacting open rows.
+
+    hm: a missing fact is involved where the result is unknown. Since every argument's own hm lies inside its
+    unknown rows, the union of the arguments' hm, restricted to the rows where the result is unknown, is exact.
+    """
+    k, hm = parts[0](ctx)
+    owned = False  # whether k is this call's own array (then updated in place, without temporaries)
+    masks = [] if hm is None else [hm]
+    for i in range(1, len(parts)):
+        if costs[i] >= _COMPACT_COST and ctx.n >= _COMPACT_ROWS and np.ndim(k) > 0:
+            still_open = k != settled
+            if np.count_nonzero(still_open) <= ctx.n * _COMPACT_SHARE:
+                open_rows = np.flatnonzero(still_open)
+                return _logic_rest(ctx, k, masks, open_rows, parts[i:], costs[i:], pick, settled)
+        bk, bhm = parts[i](ctx)
+        if owned:
+            pick(k, bk, out=k)
+        else:
+            k = pick(k, bk)
+            owned = np.ndim(k) > 0
+        if bhm is not None:
+            masks.append(bhm)
+    hm_any = _union(masks)
+    if hm_any is None:
+        return (k, None)
+    if np.ndim(k) == 0:
+        return (k, hm_any if k == K_UNK else None)
+    hm = k == K_UNK
+    np.bitwise_and(hm, hm_any, out=hm)
+    return (k, hm)
+
+
+def _logic_rest(ctx, k, masks, open_rows, parts, costs, pick, settled):
+    """The remaining arguments on the open rows only; the settled rows keep their value."""
+    k = k.copy()
+    hm = _union(masks, copy=True)
+    if len(open_rows):
+        sub = ctx.subset(open_rows)
+        sk, shm = _logic(sub, parts, costs, pick, settled)
+        k[open_rows] = pick(k[open_rows], sub.full(sk, np.int8))
+        if shm is not None:
+            if hm is None:
+                hm = np.zeros(ctx.n, dtype=bool)
+            hm[open_rows] |= sub.full(shm, bool)
+        ctx.absorb(sub, open_rows)
+    if hm is None:
+        return (k, None)
+    np.bitwise_and(hm, k == K_UNK, out=hm)
+    return (k, hm)
+
+
+def _union(masks, copy: bool = False):
+    if not masks:
+        return None
+    if len(masks) == 1:
+        return masks[0].copy() if copy else masks[0]
+    out = np.bitwise_or(masks[0], masks[1])
+    for m in masks[2:]:
+        np.bitwise_or(out, m, out=out)
+    return out
 
 
 def _add(a, b, ctx):
@@ -750,6 +927,429 @@ def _fen_bounds(lo, hi):
         return np.where(v >= 0, pos, neg)
 
     return lower(lo), upper(hi)
+
+
+# ---- stage 1, exact lane: decimals as scaled integers ---------------------------------------------------------
+#
+# Most numbers in rules are decimals: money in whole fen, rates such as 0.3, thresholds such as 0.05, years and
+# head counts. As integers scaled by a power of ten they compute *exactly* (no widening, no undecided rows, no
+# stage 2), one plain pass per operation. The integers are held in floats: float64 represents every whole number
+# below 2⁵³ exactly, float32 every one below 2²⁴, and sums, differences, products and comparisons of such numbers
+# are exact as long as the result stays below the same limit; numpy compares and selects floats several times
+# faster than int64, and float32 columns halve the memory read. A lane value is ``(units, scale, lo, hi, unk,
+# hm)``: value = units / 10**scale, ``units`` a float array of whole numbers or a Python int, and ``lo ≤ units ≤
+# hi`` Python integers bounding every row (missing rows hold a value inside the range too). Each operation checks
+# from the bounds, before computing, that every result stays below 2⁵³, and computes in float64 whenever an input
+# or the result may reach 2²⁴ (an array is float32 only when its bounds are below 2²⁴). When a result could reach
+# 2⁵³, or a value is not a decimal (1/3, a quotient), the lane answers None and the interval code above computes
+# that node.
+
+_LANE_LIMIT = 2**53
+_NARROW = 2**24
+
+
+def _wide(lo: int, hi: int):
+    """The dtype to compute a result bounded by lo..hi in: float64 from 2²⁴ on, else numpy's own promotion."""
+    return None if max(-lo, hi) < _NARROW else np.float64
+
+
+def _operand(u):
+    """A Python integer as a ufunc operand: numpy would round one of 2²⁴ or more to a float32 array's precision."""
+    return np.float64(u) if isinstance(u, int) and not -_NARROW < u < _NARROW else u
+
+
+def _ufunc(f, x, y, lo: int, hi: int):
+    """``f(x, y)`` for whole-number lane operands and a result bounded by lo..hi, exactly."""
+    if isinstance(x, int) and isinstance(y, int):
+        return int(f(x, y))
+    return f(_operand(x), _operand(y), dtype=_wide(lo, hi))
+
+
+@functools.lru_cache(maxsize=4096)
+def _lane_scalar(value: Fraction):
+    """An exact number as a lane value, or None when it is not a decimal (its denominator is not 2ᵃ·5ᵇ)."""
+    den, twos, fives = value.denominator, 0, 0
+    while den % 2 == 0:
+        den, twos = den // 2, twos + 1
+    while den % 5 == 0:
+        den, fives = den // 5, fives + 1
+    if den != 1:
+        return None
+    scale = max(twos, fives)
+    units = value.numerator * 10**scale // value.denominator
+    if abs(units) >= _LANE_LIMIT:
+        return None
+    return (units, scale, units, units, None, None)
+
+
+def decimal_lane(col: np.ndarray, overrides=None):
+    """A float64 column (NaN missing) as ``(units, scale, lo, hi, unk, bad)`` for the exact lane.
+
+    ``scale`` is the fewest decimal places that spell every value; a value is taken as ``units / 10**scale`` only
+    where that decimal has at most 15 significant digits and rounds to the float, which makes it the float's
+    shortest spelling, i.e. the value the row-wise path reads. ``bad`` marks the other rows (and the values kept
+    exactly in ``overrides``): their units are a placeholder and stage 2 recomputes them. Units are float32 when
+    every one is below 2²⁴.
+    """
+    n = len(col)
+    unk = np.isnan(col)
+    known = ~unk
+    if not known.any():
+        return (np.zeros(n, dtype=np.float32), 0, 0, 0, unk, None)
+    vals = np.where(unk, col[known][0], col)
+    # The scale: the largest number of places any value needs, found on a sample, checked on every row, and
+    # raised by what the rows that failed need (each step a few passes, not one per candidate scale).
+    step = max(1, n // 1024)
+    scale = _places(vals[::step][known[::step]], 0)
+    good = _spelled(vals, scale) & known
+    failed = known & ~good
+    if failed.any():
+        scale = _places(vals[failed], scale)
+        good = _spelled(vals, scale) & known
+    whole = np.rint(vals * 10.0**scale)
+    for i in overrides or ():
+        good[i] = False
+    if not good.any():
+        return (np.zeros(n, dtype=np.float32), 0, 0, 0, unk if unk.any() else None, known)
+    units = whole
+    if not good.all():  # missing and bad rows: a placeholder inside the range of the good ones
+        units[~good] = units[good].min()
+    bad = known & ~good
+    lo, hi = int(units.min()), int(units.max())
+    if max(-lo, hi) < _NARROW:
+        units = units.astype(np.float32)
+    return (units, scale, lo, hi, unk if unk.any() else None, bad if bad.any() else None)
+
+
+def _spelled(vals, k: int):
+    """Where ``units / 10**k`` (at most 15 significant digits) rounds to the float, i.e. spells it."""
+    p = 10.0**k
+    whole = np.rint(vals * p)
+    return (np.abs(whole) < 1e15) & (whole / p == vals)
+
+
+def _places(vals, at_least: int) -> int:
+    """The fewest places (at least ``at_least``, at most 12) that spell every value that some scale spells."""
+    todo = np.ones(len(vals), dtype=bool)
+    scale = at_least
+    for k in range(at_least, 13):
+        fits = todo & _spelled(vals, k)
+        if fits.any():
+            scale = k
+            todo &= ~fits
+            if not todo.any():
+                break
+    return scale
+
+
+def _lane_to(v, scale):
+    """``v``'s (units, lo, hi) at a scale ≥ its own, or None when they could reach 2⁵³."""
+    units, own, lo, hi = v[0], v[1], v[2], v[3]
+    if own == scale:
+        return units, lo, hi
+    f = 10 ** (scale - own)
+    lo, hi = lo * f, hi * f
+    if max(-lo, hi) >= _LANE_LIMIT:
+        return None
+    return _ufunc(np.multiply, units, f, lo, hi), lo, hi
+
+
+def _lane_pair(a, b):
+    scale = max(a[1], b[1])
+    x, y = _lane_to(a, scale), _lane_to(b, scale)
+    if x is None or y is None:
+        return None
+    return x, y, scale
+
+
+def _fits(lo, hi) -> bool:
+    return max(-lo, hi) < _LANE_LIMIT
+
+
+def _lane_extreme(a, b, take_min: bool):
+    pair = _lane_pair(a, b)
+    if pair is None:
+        return None
+    (x, xlo, xhi), (y, ylo, yhi), scale = pair
+    lo, hi = (min(xlo, ylo), min(xhi, yhi)) if take_min else (max(xlo, ylo), max(xhi, yhi))
+    u = _ufunc(np.minimum if take_min else np.maximum, x, y, min(xlo, ylo), max(xhi, yhi))
+    return (u, scale, lo, hi, _or(a[4], b[4]), _or(a[5], b[5]))
+
+
+def _lane_fen(v):
+    """fen(v) (half away from zero) at scale 2, or None."""
+    units, scale, lo, hi, unk, hm = v
+    if scale <= 2:
+        x = _lane_to(v, 2)
+        return None if x is None else (x[0], 2, x[1], x[2], unk, hm)
+    d = 10 ** (scale - 2)
+    if 2 * max(-lo, hi) + 3 * d >= _LANE_LIMIT:
+        return None
+
+    def rnd(u):  # ⌊|u|/d + ½⌋ = ⌊(2|u| + d) / 2d⌋ with the sign of u
+        if isinstance(u, int):
+            q = (2 * abs(u) + d) // (2 * d)
+            return q if u >= 0 else -q
+        # Exact in float64: for whole x, m below 2⁵³ with x + m < 2⁵³, fl(x/m) rounds to ⌊x/m⌋ or above it, never
+        # up to the next integer (which is at least 1/m away, more than half an ulp), so floor gives ⌊x/m⌋.
+        if lo >= 0:
+            q = np.add(u, d // 2, dtype=np.float64)
+            np.divide(q, d, out=q)
+            return np.floor(q, out=q)
+        q = np.abs(u, dtype=np.float64)
+        q *= 2
+        q += d
+        q /= 2 * d
+        np.floor(q, out=q)
+        return np.copysign(q, u, out=q)  # q is 0 where u is 0
+
+    return (rnd(units), 2, rnd(lo), rnd(hi), unk, hm)
+
+
+def _compile_lane(node: Node, shared: dict, keys: dict):
+    """The exact-lane closure of a number node (memoised like :func:`_compile`), or None if it has none."""
+    if node.type is not T.NUMBER:
+        return None
+    key = ("lane", node_key(node, keys))
+    if key in shared:
+        return shared[key]
+    raw = _compile_lane_node(node, shared, keys)
+    if raw is None or node.op in ("const", "param", "fact", "builtin"):
+        shared[key] = raw
+        return raw
+
+    def memo(ctx):
+        if key in ctx.memo:
+            return ctx.memo[key]
+        value = ctx.memo[key] = raw(ctx)
+        return value
+
+    shared[key] = memo
+    return memo
+
+
+def _compile_lane_node(node: Node, shared: dict, keys: dict):
+    op = node.op
+    if op == "const":
+        const = _lane_scalar(node.value)
+        return None if const is None else (lambda ctx: const)
+    if op == "param":
+        name = node.value
+        return lambda ctx: _lane_scalar(ctx.params[name])
+    if op == "builtin":
+        return lambda ctx: (ctx.period_year, 0, ctx.period_year, ctx.period_year, None, None)
+    if op == "fact":
+        name = node.value
+
+        def fact(ctx):
+            units, scale, lo, hi, unk, bad = ctx.columns.decimal(name)
+            ctx.mark(bad)  # values the lane cannot spell: stage 2 reads them exactly
+            return (units, scale, lo, hi, unk, unk)
+
+        return fact
+    if op == "if":
+        fc = _compile(node.args[0], shared, keys)
+        fx, fy = _compile_lane(node.args[1], shared, keys), _compile_lane(node.args[2], shared, keys)
+        if fx is None or fy is None:
+            return None
+
+        def choose(ctx):
+            ck, chm = fc(ctx)
+            x, y = fx(ctx), fy(ctx)
+            if x is None or y is None:
+                return None
+            pair = _lane_pair(x, y)
+            if pair is None:
+                return None
+            (xu, xlo, xhi), (yu, ylo, yhi), scale = pair
+            dlo, dhi = xlo - yhi, xhi - ylo  # x − y
+            if not _fits(dlo, dhi):
+                return None
+            wide = _wide(min(dlo, xlo, ylo), max(dhi, xhi, yhi))
+            ck = ctx.full(ck, np.int8)
+            take = ck == K_TRUE
+            cunk = ck == K_UNK
+            # y + take·(x − y): exact (whole numbers, take 0 or 1) and branch-free, in two or three passes
+            if isinstance(xu, int) and isinstance(yu, int):
+                units = np.multiply(take, (np.float32 if wide is None else np.float64)(xu - yu))
+            else:
+                units = np.subtract(_operand(xu), _operand(yu), dtype=wide)
+                np.multiply(units, take, out=units)
+            if not (isinstance(yu, int) and yu == 0):
+                np.add(units, _operand(yu), out=units)
+            unk = _or(cunk, _select_mask(take, x[4], y[4]))
+            hm = _or(_and(cunk, _or(_or(chm, x[5]), y[5])), _select_mask(take, x[5], y[5]))
+            return (units, scale, min(xlo, ylo), max(xhi, yhi), unk, _and(hm, unk))
+
+        return choose
+    args = [_compile_lane(a, shared, keys) for a in node.args]
+    if not args or any(a is None for a in args) or op in ("div", "coalesce"):
+        return None
+    if op in ("add", "sub"):
+        fa, fb = args
+        plus = op == "add"
+
+        def add(ctx):
+            a, b = fa(ctx), fb(ctx)
+            if a is None or b is None:
+                return None
+            pair = _lane_pair(a, b)
+            if pair is None:
+                return None
+            (x, xlo, xhi), (y, ylo, yhi), scale = pair
+            lo, hi = (xlo + ylo, xhi + yhi) if plus else (xlo - yhi, xhi - ylo)
+            if not _fits(lo, hi):
+                return None
+            units = _ufunc(np.add if plus else np.subtract, x, y, lo, hi)
+            return (units, scale, lo, hi, _or(a[4], b[4]), _or(a[5], b[5]))
+
+        return add
+    if op == "mul":
+        fa, fb = args
+
+        def mul(ctx):
+            a, b = fa(ctx), fb(ctx)
+            if a is None or b is None:
+                return None
+            corners = (a[2] * b[2], a[2] * b[3], a[3] * b[2], a[3] * b[3])
+            lo, hi = min(corners), max(corners)
+            if not _fits(lo, hi) or a[1] + b[1] > 36:
+                return None
+            return (_ufunc(np.multiply, a[0], b[0], lo, hi), a[1] + b[1], lo, hi, _or(a[4], b[4]), _or(a[5], b[5]))
+
+        return mul
+    if op == "neg":
+        (fa,) = args
+
+        def neg(ctx):
+            a = fa(ctx)
+            return None if a is None else (-a[0], a[1], -a[3], -a[2], a[4], a[5])
+
+        return neg
+    if op == "abs":
+        (fa,) = args
+
+        def absolute(ctx):
+            a = fa(ctx)
+            if a is None:
+                return None
+            units, scale, lo, hi, unk, hm = a
+            alo = 0 if lo <= 0 <= hi else min(abs(lo), abs(hi))
+            return (abs(units) if isinstance(units, int) else np.abs(units), scale, alo, max(-lo, hi), unk, hm)
+
+        return absolute
+    if op == "fen":
+        (fa,) = args
+
+        def fen(ctx):
+            a = fa(ctx)
+            return None if a is None else _lane_fen(a)
+
+        return fen
+    if op in ("min", "max"):
+        take_min = op == "min"
+
+        def extreme(ctx):
+            out = args[0](ctx)
+            for f in args[1:]:
+                if out is None:
+                    return None
+                b = f(ctx)
+                out = None if b is None else _lane_extreme(out, b, take_min)
+            return out
+
+        return extreme
+    raise AssertionError(f"unknown node {op}")
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_CMP_UFUNC = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+def _decided(sym: str, xlo: int, xhi: int, ylo: int, yhi: int):
+    """True or False when ``x sym y`` is the same for every x in xlo..xhi and y in ylo..yhi, else None."""
+    if sym in (">", ">="):
+        sym, xlo, xhi, ylo, yhi = ("<" if sym == ">" else "<="), ylo, yhi, xlo, xhi
+    if sym == "<":
+        return True if xhi < ylo else False if xlo >= yhi else None
+    if sym == "<=":
+        return True if xhi <= ylo else False if xlo > yhi else None
+    apart = xhi < ylo or yhi < xlo
+    if apart or xlo == xhi == ylo == yhi:
+        return (not apart) if sym == "==" else apart
+    return None
+
+
+def _compile_lane_cmp(node: Node, shared: dict, keys: dict):
+    """An exact comparison of two numbers in the lane (``a / b ⋚ c`` cross-multiplied), or None."""
+    left, right = node.args
+    sym = node.value
+    if right.op == "div" and left.op != "div":
+        left, right, sym = right, left, _FLIP[sym]
+    ufunc = _CMP_UFUNC[sym]
+    if left.op != "div":
+        fa, fb = _compile_lane(left, shared, keys), _compile_lane(right, shared, keys)
+        if fa is None or fb is None:
+            return None
+
+        def compare(ctx):
+            a, b = fa(ctx), fb(ctx)
+            if a is None or b is None:
+                return None
+            pair = _lane_pair(a, b)
+            if pair is None:
+                return None
+            (x, xlo, xhi), (y, ylo, yhi), _ = pair
+            unk, hm = _or(a[4], b[4]), _or(a[5], b[5])
+            same = _decided(sym, xlo, xhi, ylo, yhi)
+            if same is not None:  # the bounds of the data decide every row (money > 0, say): no pass over it
+                code = K_TRUE if same else K_FALSE
+                return (code, None) if unk is None else (_tri_owned(np.full(ctx.n, same), unk), hm)
+            yes = ctx.full(ufunc(_operand(x), _operand(y)), bool)
+            return (_tri_owned(yes, unk), hm)
+
+        return compare
+    fn, fd = _compile_lane(left.args[0], shared, keys), _compile_lane(left.args[1], shared, keys)
+    fc = _compile_lane(right, shared, keys)
+    if fn is None or fd is None or fc is None:
+        return None
+
+    def quotient(ctx):
+        # a/b ⋚ c with a = A/10^sa, b = B/10^sb, c = C/10^sc  ⟺  A·10^(sb+sc) ⋚ C·B·10^sa  (B > 0; flipped if B < 0)
+        a, b, c = fn(ctx), fd(ctx), fc(ctx)
+        if a is None or b is None or c is None:
+            return None
+        shift = b[1] + c[1] - a[1]  # only one side needs a power of ten
+        fl, fr = 10 ** max(shift, 0), 10 ** max(-shift, 0)
+        lbound = max(-a[2], a[3]) * fl
+        rbound = max(-c[2], c[3]) * max(-b[2], b[3]) * fr
+        if lbound >= _LANE_LIMIT or rbound >= _LANE_LIMIT:
+            return None
+        lhs = _ufunc(np.multiply, a[0], fl, -lbound, lbound) if fl != 1 else a[0]
+        cbound = max(-c[2], c[3]) * fr
+        cu = _ufunc(np.multiply, c[0], fr, -cbound, cbound) if fr != 1 else c[0]
+        rhs = _ufunc(np.multiply, cu, b[0], -rbound, rbound)
+        unk, hm = _or(_or(a[4], b[4]), c[4]), _or(_or(a[5], b[5]), c[5])
+        if b[2] <= 0:
+            bu = ctx.full(b[0], np.float64)
+            if b[2] < 0:
+                negative = bu < 0
+                if negative.any():  # a negative divisor flips the comparison
+                    sign = 1.0 - 2.0 * negative
+                    lhs, rhs = lhs * sign, rhs * sign
+            zero = bu == 0
+            if zero.any():  # x / 0 is unknown, with no missing fact
+                unk = _or(unk, zero)
+        return (_tri_owned(ctx.full(ufunc(_operand(lhs), _operand(rhs)), bool), unk), hm)
+
+    return quotient
 
 
 # ---- stage 2: exact rationals on the undecided rows ---------------------------------------------------------
@@ -1114,6 +1714,10 @@ class CompiledClause:
         self.amount = _compile(version.amount.root, shared, self.keys) if version.amount is not None else None
         self.cap = _compile(version.cap.root, shared, self.keys) if version.cap is not None else None
         self.outputs = [(o.name, _compile(o.expression.root, shared, self.keys)) for o in version.outputs]
+        # The same formulas in the exact lane, where they have one (tried first; the closures above otherwise).
+        self.amount_lane = _compile_lane(version.amount.root, shared, self.keys) if self.amount is not None else None
+        self.cap_lane = _compile_lane(version.cap.root, shared, self.keys) if self.cap is not None else None
+        self.output_lanes = [_compile_lane(o.expression.root, shared, self.keys) for o in version.outputs]
 
     def evaluate(self, columns: Columns, *, period, applied_on, force_exact: bool = False) -> BatchResult:
         period = Period.of(period)
@@ -1128,42 +1732,7 @@ class CompiledClause:
         n = columns.n
         ctx = _Ctx(columns, params, period.year)
         with np.errstate(all="ignore"):
-            ck, chm = self.condition(ctx)
-            ck = ctx.full(ck, np.int8)
-            status = ck >> 1  # codes 0 → NOT_ELIGIBLE (0), 2 → ELIGIBLE (1); unknown (1) → 0, fixed below
-            cunk = ck == K_UNK
-            if cunk.any():
-                # MISSING (2) where a missing fact is involved, UNDEFINED (3) otherwise
-                status = status + cunk.view(np.int8) * np.int8(3)
-                if chm is not None:
-                    status = status - (cunk & chm).view(np.int8)
-            true = ck == K_TRUE
-            part_unk = part_hm = None
-            amount_fen = None
-            if self.amount is not None:
-                lo, hi, unk, hm = self.amount(ctx)
-                if self.cap is not None:
-                    clo, chi, cuk, chm2 = self.cap(ctx)
-                    lo, hi, unk, hm = np.minimum(lo, clo), np.minimum(hi, chi), _or(unk, cuk), _or(hm, chm2)
-                amount_fen = self._final(lo, hi, unk, true, ctx)
-                part_unk, part_hm = _or(part_unk, unk), _or(part_hm, hm)
-            outputs_fen = {}
-            for name, f in self.outputs:
-                lo, hi, unk, hm = f(ctx)
-                outputs_fen[name] = self._final(lo, hi, unk, true, ctx)
-                part_unk, part_hm = _or(part_unk, unk), _or(part_hm, hm)
-            if part_unk is not None:
-                bad = true & part_unk
-                if bad.any():
-                    # ELIGIBLE (1) → UNDEFINED (3), or MISSING (2) where a missing fact is involved
-                    status = status + bad.view(np.int8) * np.int8(2)
-                    if part_hm is not None:
-                        status = status - (bad & part_hm).view(np.int8)
-            status = np.ascontiguousarray(status, dtype=np.int8)
-            keep = (status == Status.ELIGIBLE).view(np.int8)
-            if amount_fen is not None:
-                amount_fen = amount_fen * keep
-            outputs_fen = {k: v * keep for k, v in outputs_fen.items()}
+            status, amount_fen, outputs_fen = self._stage1(ctx)
             if force_exact:
                 rows = np.arange(n)
             else:
@@ -1172,6 +1741,107 @@ class CompiledClause:
             if len(rows):
                 self._exact(result, columns, rows, params, period.year, ctx)
         return result
+
+    def _stage1(self, ctx):
+        """Status and amounts in fen on the rows of ``ctx`` (stage 1: marks what stage 2 must decide)."""
+        n = ctx.n
+        ck, chm = self.condition(ctx)
+        ck = ctx.full(ck, np.int8)
+        status = ck >> 1  # codes 0 → NOT_ELIGIBLE (0), 2 → ELIGIBLE (1); unknown (1) → 0, fixed below
+        cunk = ck == K_UNK
+        if cunk.any():
+            # MISSING (2) where a missing fact is involved, UNDEFINED (3) otherwise
+            status = status + cunk.view(np.int8) * np.int8(3)
+            if chm is not None:
+                status = status - (cunk & chm).view(np.int8)
+        true = ck == K_TRUE
+        status = np.ascontiguousarray(status, dtype=np.int8)
+        amount_fen, outputs_fen = None, {}
+        if self.amount is not None or self.outputs:
+            if n >= _COMPACT_ROWS and np.count_nonzero(true) <= n * _COMPACT_AMOUNT_SHARE:
+                # Amounts only where the condition holds: they are 0 everywhere else.
+                rows = np.flatnonzero(true)
+                sub = ctx.subset(rows)
+                amount, outputs, part_unk, part_hm = self._amounts(sub, np.ones(len(rows), dtype=bool))
+                ctx.absorb(sub, rows)
+                sub_status = _demote(np.ones(len(rows), dtype=np.int8), part_unk, part_hm)
+                status[rows] = sub_status
+                keep = (sub_status == np.int8(Status.ELIGIBLE)).view(np.int8)
+                if amount is not None:
+                    amount_fen = np.zeros(n, dtype=np.int64)
+                    amount_fen[rows] = amount * keep
+                for name, values in outputs.items():
+                    outputs_fen[name] = np.zeros(n, dtype=np.int64)
+                    outputs_fen[name][rows] = values * keep
+            else:
+                amount_fen, outputs_fen, part_unk, part_hm = self._amounts(ctx, true)
+                if part_unk is not None:
+                    status = _demote(status, true & part_unk, part_hm)
+                keep = (status == np.int8(Status.ELIGIBLE)).view(np.int8)
+                if amount_fen is not None:  # every amount array here is this evaluation's own: zeroed in place
+                    np.multiply(amount_fen, keep, out=amount_fen)
+                for v in outputs_fen.values():
+                    np.multiply(v, keep, out=v)
+        return status, amount_fen, outputs_fen
+
+    def _amounts(self, ctx, true):
+        """Amount and outputs in fen on the rows of ``ctx`` (0 where ``true`` is not), with their unknown masks."""
+        part_unk = part_hm = None
+        amount_fen = None
+        if self.amount is not None:
+            exact = self._final_lane(self.amount_lane, self.cap_lane, self.cap is not None, true, ctx)
+            if exact is not None:
+                amount_fen, unk, hm = exact
+            else:
+                lo, hi, unk, hm = self.amount(ctx)
+                if self.cap is not None:
+                    clo, chi, cuk, chm2 = self.cap(ctx)
+                    lo, hi, unk, hm = np.minimum(lo, clo), np.minimum(hi, chi), _or(unk, cuk), _or(hm, chm2)
+                amount_fen = self._final(lo, hi, unk, true, ctx)
+            part_unk, part_hm = _or(part_unk, unk), _or(part_hm, hm)
+        outputs_fen = {}
+        for (name, f), lane in zip(self.outputs, self.output_lanes, strict=True):
+            exact = self._final_lane(lane, None, False, true, ctx)
+            if exact is not None:
+                outputs_fen[name], unk, hm = exact
+            else:
+                lo, hi, unk, hm = f(ctx)
+                outputs_fen[name] = self._final(lo, hi, unk, true, ctx)
+            part_unk, part_hm = _or(part_unk, unk), _or(part_hm, hm)
+        return amount_fen, outputs_fen, part_unk, part_hm
+
+    @staticmethod
+    def _final_lane(lane, cap_lane, capped: bool, true, ctx):
+        """(fen, unk, hm) of max(0, min(amount, cap)) computed exactly in the lane, or None where it has none.
+
+        Lane values stay below 2⁵³ < MAX_FEN, so no amount here is out of range; rows that are not eligible are
+        zeroed by the caller, like every amount.
+        """
+        if lane is None or (capped and cap_lane is None):
+            return None
+        v = lane(ctx)
+        if v is not None and capped:
+            cap = cap_lane(ctx)
+            v = None if cap is None else _lane_extreme(v, cap, True)
+        if v is None:
+            return None
+        units, scale, lo, hi, unk, hm = v
+        if lo < 0:  # max(0, ·)
+            units = max(units, 0) if isinstance(units, int) else np.maximum(units, 0)
+            lo, hi = 0, max(hi, 0)
+        if isinstance(units, int) or scale <= 2:
+            fen = _lane_fen((units, scale, lo, hi, unk, hm))
+            if fen is None:
+                return None
+            return ctx.full(fen[0], np.float64).astype(np.int64), unk, hm
+        d = 10 ** (scale - 2)
+        if 2 * hi + 3 * d >= _LANE_LIMIT:
+            return None
+        # ⌊u/d + ½⌋ for u ≥ 0: (u + d/2)/d is exact to within less than half an ulp of the next integer (see
+        # _lane_fen), and converting to int64 truncates, which is the floor here.
+        q = np.add(units, d // 2, dtype=np.float64)
+        np.divide(q, d, out=q)
+        return q.astype(np.int64), unk, hm
 
     def _final(self, lo, hi, unk, true, ctx):
         """Amounts in fen for the rows whose condition holds; rows it cannot round for certain go to stage 2."""
@@ -1230,6 +1900,17 @@ class CompiledClause:
         over = (fen > MAX_FEN).astype(bool) & ~unk
         fen = np.where(over | unk, 0, fen)
         return fen, unk | over
+
+
+def _demote(status, bad, part_hm):
+    """ELIGIBLE (1) → UNDEFINED (3) where the amount is unknown (``bad``), or MISSING (2) where a missing fact is
+    involved."""
+    if bad is None or not bad.any():
+        return status
+    status = status + bad.view(np.int8) * np.int8(2)
+    if part_hm is not None:
+        status = status - (bad & part_hm).view(np.int8)
+    return status
 
 
 def compile_library(library: Library, on) -> list[CompiledClause]:

@@ -1,5 +1,6 @@
 """The batch path gives exactly the row-wise results: on random facts, random rules, and every stage."""
 
+import contextlib
 from decimal import Decimal
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from techtransfer.policy import RuleError, Status, default_library, evaluate
+from techtransfer.policy import RuleError, Status, default_library, evaluate, vector
 from techtransfer.policy.bench import generate_facts
 from techtransfer.policy.rowwise import evaluate_version
 from techtransfer.policy.vector import Columns, CompiledClause, compile_library, evaluate_batch
@@ -276,3 +277,121 @@ def test_division_by_zero_without_any_missing_fact_is_undefined_in_batch():
         clause = lib.clause(cid)
         batch = CompiledClause(lib, clause, clause.versions[0]).evaluate(cols, period=2024, applied_on="2024-06-01")
         assert [batch.result(i)[0] for i in range(2)] == [Status.UNDEFINED, Status.ELIGIBLE]
+
+
+# ---- the exact lane and row compaction (the fast paths) ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def compacting_everything():
+    """Row compaction at every ``and`` / ``or`` step and for every amount, whatever the sizes (normally only for
+    large batches, which the other tests do not reach)."""
+    names = ("_COMPACT_ROWS", "_COMPACT_SHARE", "_COMPACT_AMOUNT_SHARE", "_COMPACT_COST")
+    saved = [getattr(vector, name) for name in names]
+    for name, value in zip(names, (0, 1.0, 1.0, 0), strict=True):
+        setattr(vector, name, value)
+    try:
+        yield
+    finally:
+        for name, value in zip(names, saved, strict=True):
+            setattr(vector, name, value)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    condition=bool_expr(),
+    amount=st.one_of(st.none(), num_expr()),
+    rows=st.lists(st.fixed_dictionaries(SMALL_VALUES), min_size=1, max_size=12),
+)
+def test_random_rules_agree_with_row_compaction_forced(condition, amount, rows):
+    data = helpers.clause(condition, amount=amount)
+    clause = SMALL.validate_clause(data, policy_id="test")
+    version = clause.versions[0]
+    cols = Columns.from_records(SMALL.catalogue, rows)
+    with compacting_everything():
+        batch = CompiledClause(SMALL, clause, version).evaluate(cols, period=2024, applied_on="2024-06-01")
+    for i, facts in enumerate(rows):
+        row = evaluate_version(SMALL, clause, version, facts, period=2024, applied_on="2024-06-01", trace=False)
+        assert batch.result(i) == (row.status, row.amount, row.outputs), (condition, amount, facts)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records(LIB.catalogue, 20))
+def test_every_shipped_clause_agrees_with_row_compaction_forced(rows):
+    cols = Columns.from_records(LIB.catalogue, rows)
+    with compacting_everything():
+        assert_same(LIB, COMPILED, rows, cols)
+
+
+def test_generated_facts_at_scale_compact_rows_and_still_agree_with_row_wise():
+    n = 20_000  # above the sizes where and / or and amounts compact their rows
+    cols = Columns.from_arrays(LIB.catalogue, generate_facts(n, seed=11))
+    results = evaluate_batch(LIB, cols, period=2024, applied_on=APPLIED_ON)
+    for cid in ("tech_sme.precheck", "hte.precheck", "huaibei.tech_service_subsidy"):
+        assert results[cid].exact_rows == 0  # decimals computed exactly: no row left for stage 2
+    subsidy = results["huaibei.tech_service_subsidy"].counts()
+    assert 0 < subsidy["eligible"] < n * vector._COMPACT_AMOUNT_SHARE  # so its amounts were computed on a subset
+    for c in COMPILED:
+        for i in range(0, n, 131):
+            facts_i = {k: v for k, v in cols.row(i).items() if k in c.version.facts}
+            row = evaluate_version(LIB, c.clause, c.version, facts_i, period=2024, applied_on=APPLIED_ON)
+            assert results[c.clause.id].result(i) == (row.status, row.amount, row.outputs), (c.clause.id, i)
+
+
+def test_decimal_lane_spells_columns_as_scaled_whole_numbers():
+    units, scale, lo, hi, unk, bad = vector.decimal_lane(np.array([1.5, 2.25, np.nan, 0.0]))
+    assert (scale, lo, hi) == (2, 0, 225) and units.dtype == np.float32
+    assert units[[0, 1, 3]].tolist() == [150.0, 225.0, 0.0] and 0 <= units[2] <= 225  # missing: a stand-in
+    assert unk.tolist() == [False, False, True, False] and bad is None
+    units, scale, lo, hi, unk, bad = vector.decimal_lane(np.array([123456789.01, 3.0]))
+    assert units.dtype == np.float64 and (scale, hi) == (2, 12345678901)  # 2²⁴ or more: float64
+    assert unk is None and bad is None
+    # more than 12 decimals, or a value kept exactly beside its float: left to stage 2
+    units, scale, lo, hi, unk, bad = vector.decimal_lane(np.array([0.5, 0.1234567890123, 0.25]), overrides={2: 0})
+    assert scale == 2 and bad.tolist() == [False, True, True]
+
+
+EDGE_ROWS = [
+    {"a": 3, "b": Decimal("999999999999.99"), "c": Decimal("0.3"), "d": Decimal("-1.5"), "e": True},
+    {"a": -2, "b": Decimal("0.01"), "c": Decimal("0.333333333333333333"), "d": Decimal("0"), "e": False},
+    {"a": 0, "b": Decimal("0.05"), "c": Decimal("0.1234567890123"), "d": Decimal("2024"), "e": True},
+    {"a": 2024, "b": Decimal("333333.33"), "c": Decimal("0.5"), "d": Decimal("0.3"), "e": None},
+    {"a": None, "b": None, "c": Decimal("0"), "d": None, "e": True},
+    {"a": 1, "b": Decimal("12345678.91"), "c": Decimal("1"), "d": Decimal("3"), "e": False},
+]
+
+
+@pytest.mark.parametrize(
+    ("condition", "amount", "cap"),
+    [
+        ("e", "b * 0.5", None),  # half a fen: exact in the lane, no stage 2
+        ("e or a > 0", "b * c", "p.k"),  # money × ratio beyond 2²⁴ units, with a cap
+        ("True", "b * b", None),  # would pass 2⁵³: the interval path computes it
+        ("b / d >= c", "fen(d * 0.333)", None),  # negative and zero divisors, negative rounding
+        ("c / b < d", None, None),
+        ("(b if e else 2000000000) >= d * 1000000", "(a if e else 3) * b", None),  # choices, wide and narrow
+        ("b >= 0 and a < 100000 and a != 7", "max(b - 1000, a)", "min(b, 5)"),  # decided by the bounds
+        ("abs(d - a) <= 2022 or -d > 1", "abs(d) + a * 0.01", None),
+        ("a * a * a + 1 > a * a * a", "a * a * a * 0.01 + 0.01", None),  # beyond float32's whole numbers
+    ],
+)
+def test_exact_lane_edges_agree_with_row_wise(condition, amount, cap):
+    clause = SMALL.validate_clause(helpers.clause(condition, amount=amount, cap=cap), policy_id="test")
+    version = clause.versions[0]
+    cols = Columns.from_records(SMALL.catalogue, EDGE_ROWS)
+    for compact in (False, True):
+        with compacting_everything() if compact else contextlib.nullcontext():
+            batch = CompiledClause(SMALL, clause, version).evaluate(cols, period=2024, applied_on="2024-06-01")
+        for i, facts in enumerate(EDGE_ROWS):
+            row = evaluate_version(SMALL, clause, version, facts, period=2024, applied_on="2024-06-01", trace=False)
+            assert batch.result(i) == (row.status, row.amount, row.outputs), (condition, amount, cap, facts)
+
+
+def test_half_a_fen_is_rounded_up_without_the_exact_stage():
+    clause = SMALL.validate_clause(helpers.clause("e", amount="b * 0.5"), policy_id="test")
+    rows = [{"b": Decimal(v), "e": True} for v in ("0.01", "0.03", "100.05", "0")]
+    batch = CompiledClause(SMALL, clause, clause.versions[0]).evaluate(
+        Columns.from_records(SMALL.catalogue, rows), period=2024, applied_on="2024-06-01"
+    )
+    assert batch.amount_fen.tolist() == [1, 2, 5003, 0]  # 0.005 → 0.01, 0.015 → 0.02, 50.025 → 50.03
+    assert batch.exact_rows == 0
