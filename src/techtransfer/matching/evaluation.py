@@ -23,7 +23,15 @@ from .fusion import DEFAULT_RULE, FusionRule
 from .index import Document, Index
 from .metrics import evaluate_run, load_jsonl, load_qrels, write_run
 from .normalize import normalize, to_traditional
-from .semantic import QUERY, E5Embedder, EmbeddingCache, HashEmbedder, default_cache_dir, embed_cached, semantic_text
+from .semantic import (
+    QUERY,
+    E5Embedder,
+    EmbeddingCache,
+    HashEmbedder,
+    default_cache_dir,
+    embed_cached,
+    query_semantic_text,
+)
 from .semantic import stderr_progress as progress_printer
 
 __all__ = ["main", "evaluate"]
@@ -69,7 +77,11 @@ def evaluate(
     if embedder is not None:
         t1 = time.perf_counter()
         qvecs = embed_cached(
-            embedder, [semantic_text(normalize(t)) for t in qtexts], QUERY, cache, progress=progress_printer("queries")
+            embedder,
+            [query_semantic_text(normalize(t)) for t in qtexts],
+            QUERY,
+            cache,
+            progress=progress_printer("queries"),
         )
         timings["query_embed_s"] = time.perf_counter() - t1
     run: dict[str, list[tuple[str, float]]] = {}

@@ -26,6 +26,7 @@ __all__ = [
     "embed_cached",
     "default_cache_dir",
     "semantic_text",
+    "query_semantic_text",
     "text_key",
     "PASSAGE",
     "QUERY",
@@ -224,9 +225,17 @@ def embed_cached(
 
 
 PASSAGE_CHARS = 160
+# A free-text query is embedded once, while the user waits, so it may read more: long enterprise demands keep
+# their substance past 160 characters (judged demands, hybrid nDCG@10: 160 → 0.4817, 512 → 0.4891).
+QUERY_CHARS = 512
 
 
 def semantic_text(text: str, limit: int = PASSAGE_CHARS) -> str:
-    """What the embedding model reads: the normalised text cut to ``limit`` characters (title and opening
-    paragraph carry the topic; the cost per document stays bounded)."""
+    """What the embedding model reads of a stored document: the normalised text cut to ``limit`` characters
+    (title and opening paragraph carry the topic; the cost per document stays bounded)."""
     return text[:limit]
+
+
+def query_semantic_text(text: str) -> str:
+    """What the embedding model reads of a free-text query (already normalised)."""
+    return text[:QUERY_CHARS]
