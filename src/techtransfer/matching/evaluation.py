@@ -23,15 +23,7 @@ from .fusion import DEFAULT_RULE, FusionRule
 from .index import Document, Index
 from .metrics import evaluate_run, load_jsonl, load_qrels, write_run
 from .normalize import normalize, to_traditional
-from .semantic import (
-    QUERY,
-    E5Embedder,
-    EmbeddingCache,
-    HashEmbedder,
-    default_cache_dir,
-    embed_cached,
-    query_semantic_text,
-)
+from .semantic import E5Embedder, EmbeddingCache, HashEmbedder, default_cache_dir, embed_queries
 from .semantic import stderr_progress as progress_printer
 
 __all__ = ["main", "evaluate"]
@@ -76,13 +68,7 @@ def evaluate(
     qvecs = None
     if embedder is not None:
         t1 = time.perf_counter()
-        qvecs = embed_cached(
-            embedder,
-            [query_semantic_text(normalize(t)) for t in qtexts],
-            QUERY,
-            cache,
-            progress=progress_printer("queries"),
-        )
+        qvecs = embed_queries(embedder, [normalize(t) for t in qtexts], cache, progress=progress_printer("queries"))
         timings["query_embed_s"] = time.perf_counter() - t1
     run: dict[str, list[tuple[str, float]]] = {}
     latencies = []

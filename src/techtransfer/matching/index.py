@@ -35,7 +35,7 @@ from .fusion import DEFAULT_RULE, FusionRule
 from .ivf import IVF_MIN_DOCS, IVFIndex, dot_rows
 from .lexical import LexicalIndex, load_array
 from .normalize import normalize
-from .semantic import PASSAGE, QUERY, Embedder, EmbeddingCache, embed_cached, query_semantic_text, semantic_text
+from .semantic import PASSAGE, Embedder, EmbeddingCache, embed_cached, embed_queries, semantic_text
 
 __all__ = ["Document", "Explanation", "Hit", "Index", "FORMAT_VERSION"]
 
@@ -292,8 +292,7 @@ class Index:
     def embed_query(self, text: str) -> np.ndarray | None:
         if self.embedder is None or self.vectors is None:
             return None
-        q = query_semantic_text(normalize(text))
-        return embed_cached(self.embedder, [q], QUERY, self.query_cache)[0]
+        return embed_queries(self.embedder, [normalize(text)], self.query_cache)[0]
 
     def filter_mask(self, filters: Mapping[str, Any] | None) -> np.ndarray | None:
         """Boolean mask of the documents that pass ``filters``.
