@@ -103,8 +103,9 @@ def normalize(text: str | None) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFC", text)
-    text = strip_html(text)
+    # width first: a full-width ``＜Ａ＞`` becomes a tag only once folded, and must go in the same pass
     text = fullwidth_to_halfwidth(text)
+    text = strip_html(text)
     text = strip_pinyin(text)
     text = to_simplified(text)
     text = _CTRL_RE.sub("", text)

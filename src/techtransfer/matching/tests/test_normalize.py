@@ -60,6 +60,7 @@ def test_whole_raw_seed_is_cleaned_and_normalize_is_idempotent():
         ('<p class="x">锂电池&amp;隔膜&nbsp;技术</p><br/>', "锂电池&隔膜 技术"),
         ("&amp;lt;b&amp;gt;粗体&amp;lt;/b&amp;gt;", "粗体"),  # double-escaped markup
         ("<!-- 注释 -->正文", "正文"),
+        ("＜Ａ＞正文", "正文"),  # a tag written in full-width forms (found by the idempotence property test)
         ("a<b 且 c>d", "a<b 且 c>d"),  # a comparison is not a tag
         ("  多个\n\t空白  ", "多个 空白"),
         ("乾隆年間的頭髮", "乾隆年间的头发"),
