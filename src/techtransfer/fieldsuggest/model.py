@@ -7,7 +7,8 @@ The whole pipeline is here and framework-free (no Django):
   same features, and the same suggestion, as its simplified form.
 * :func:`extract_features` — character n-grams plus jieba words and, if asked, adjacent word pairs (a private
   ``rjieba`` instance, so a user dictionary added elsewhere in the process cannot change what the model sees),
-  each hashed with CRC-32 into ``2**n_bits`` buckets. No n-gram string is stored anywhere: the model keeps bucket numbers only.
+  each hashed with CRC-32 into ``2**n_bits`` buckets. No n-gram string is stored anywhere: the model keeps bucket
+  numbers only.
 * :class:`SuggestionModel` — sublinear tf × smoothed idf, l2-normalized, scored by a one-vs-rest linear SVM
   (scikit-learn's ``LinearSVC``). Probabilities are a softmax of the scores with one temperature fitted on a
   held-out fifth of the training data. Weights are kept as float16 from the moment training ends, so the model

@@ -3,15 +3,16 @@
 1. Generates facts for ``--enterprises`` entities (seeded; plausible distributions; about 3 % of every fact
    missing). Every row carries the facts of every entity kind, so clauses about projects, funds and portfolios
    are evaluated on the same number of rows as those about enterprises.
-2. Evaluates every clause in force on ``--applied-on`` in batch, ``--repeat`` times, and prints the wall time,
-   clause evaluations per second, the rows that needed the exact stage, and peak memory (tracemalloc during one
-   more pass, and the process's maximum resident set size).
+2. Evaluates every clause in force on ``--applied-on`` in batch on ``--threads`` threads (default: every core),
+   ``--repeat`` times, and prints the wall time, clause evaluations per second, the rows that needed the exact
+   stage, and peak memory (tracemalloc during one more pass, and the process's maximum resident set size).
 3. Re-evaluates ``--check-rows`` random rows of every clause row-wise and checks that both paths agree.
 4. Implements three clauses in OpenFisca-core (``tech_sme.precheck``, ``hte.precheck``,
    ``huaibei.tech_service_subsidy``) with the same parameter values, runs them on the same facts and prints both
-   throughputs and their ratio, computing only (inputs loaded, the two engines alternating) and with loading
-   (see :func:`_compare_openfisca`). OpenFisca is not a dependency of the project: install it only to compare
-   (``pip install openfisca-core``); without it this half is skipped with a message.
+   throughputs and their ratio, computing only (inputs loaded, the engines alternating) and with loading (see
+   :func:`_compare_openfisca`). OpenFisca computes on one thread; ours is shown on ``--threads`` and on one.
+   OpenFisca is not a dependency of the project: install it only to compare (``pip install openfisca-core``);
+   without it this half is skipped with a message.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 from .library import Library, default_library
 from .results import Period, as_date
 from .rowwise import evaluate_version
-from .vector import Columns, compile_library
+from .vector import Columns, compile_library, default_threads, evaluate_batch
 
 OPENFISCA_CLAUSES = ("tech_sme.precheck", "hte.precheck", "huaibei.tech_service_subsidy")
 
@@ -116,12 +117,12 @@ def generate_facts(n: int, *, seed: int = 20241, missing: float = 0.03) -> dict[
 # ---- our engine -----------------------------------------------------------------------------------------------
 
 
-def _run_batch(compiled, columns, period, applied_on):
+def _run_batch(compiled, columns, period, applied_on, threads):
     results = {}
     timings = {}
     for c in compiled:
         t = time.perf_counter()
-        results[c.clause.id] = c.evaluate(columns, period=period, applied_on=applied_on)
+        results[c.clause.id] = c.evaluate(columns, period=period, applied_on=applied_on, threads=threads)
         timings[c.clause.id] = time.perf_counter() - t
     return results, timings
 
@@ -287,10 +288,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--applied-on", default="2025-06-30", help="申请日期：按该日生效的规则（默认 2025-06-30）")
     parser.add_argument("--repeat", type=int, default=3, help="批量评价重复次数，取最快一次（默认 3）")
     parser.add_argument("--check-rows", type=int, default=200, help="每个条款逐行核对的行数（默认 200）")
+    parser.add_argument(
+        "--threads", type=int, default=default_threads(), help="本引擎批量评价的线程数（默认为 CPU 核数）"
+    )
     parser.add_argument("--skip-openfisca", action="store_true", help="不运行 OpenFisca 对比")
     args = parser.parse_args(argv)
     if args.enterprises < 1:
         parser.error("--enterprises 须为正整数")
+    if args.threads < 1:
+        parser.error("--threads 须为正整数")
     out = sys.stdout
     n = args.enterprises
     period = Period.of(args.period).year
@@ -311,11 +317,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"政策规则引擎基准：{n:,} 个主体 × {clauses} 个条款（{applied_on.isoformat()} 生效）", file=out)
     print(f"  生成事实 {t_generate:.2f} s；载入列（校验）{t_columns:.2f} s；编译 {t_compile * 1000:.1f} ms", file=out)
+    print(f"  本引擎线程数：{args.threads}（--threads；本机 {default_threads()} 核）", file=out)
 
     best, best_timings, results = None, None, None
     for _ in range(max(args.repeat, 1)):
         t = time.perf_counter()
-        results, timings = _run_batch(compiled, columns, period, applied_on)
+        results, timings = _run_batch(compiled, columns, period, applied_on, args.threads)
         wall = time.perf_counter() - t
         if best is None or wall < best:
             best, best_timings = wall, timings
@@ -329,11 +336,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{counts['eligible']:>9}{counts['missing']:>9}{r.exact_rows:>11}",
             file=out,
         )
-    print(f"批量评价：{evaluations:,} 次条款评价，耗时 {best:.3f} s（{args.repeat} 次取最快）", file=out)
+    print(
+        f"批量评价：{evaluations:,} 次条款评价，耗时 {best:.3f} s（{args.threads} 线程，{args.repeat} 次取最快）",
+        file=out,
+    )
     print(f"  evaluations/s: {_rate(evaluations, best)}", file=out)
 
     tracemalloc.start()
-    _run_batch(compiled, columns, period, applied_on)
+    _run_batch(compiled, columns, period, applied_on, args.threads)
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -360,43 +370,55 @@ def main(argv: list[str] | None = None) -> int:
             file=out,
         )
         return rc
-    return max(rc, _compare_openfisca(library, compiled, columns, facts, n, period, applied_on, args.repeat, out))
+    return max(
+        rc,
+        _compare_openfisca(library, compiled, columns, facts, n, period, applied_on, args.repeat, args.threads, out),
+    )
 
 
-def _compare_openfisca(library, compiled, columns, facts, n, period, applied_on, repeat, out) -> int:
+def _compare_openfisca(library, compiled, columns, facts, n, period, applied_on, repeat, threads, out) -> int:
     """Both engines on the same facts, timed the same way, each repeat in this order:
 
     1. OpenFisca loads: builds a simulation and sets its 16 inputs (missing → 0 / False);
-    2. our engine computes the three clauses on the columns already loaded (``Columns``, whose per-column
-       conversions were made by the batch run above, as OpenFisca's ``set_input`` converted its inputs);
-    3. OpenFisca computes the three variables.
-    Each computation thus follows the other engine's work (neither finds its inputs fresh in the cache), and
-    neither keeps anything from one repeat to the next: OpenFisca gets a new simulation, we a new evaluation.
+    2. our engine computes the three clauses on ``threads`` threads, on the columns already loaded (``Columns``,
+       whose per-column conversions were made by the batch run above, as OpenFisca's ``set_input`` converted its
+       inputs);
+    3. OpenFisca computes the three variables (on one thread: it has no other way);
+    4. our engine computes them again on one thread (skipped when ``threads`` is 1).
+    Each computation thus follows another's work (none finds its inputs fresh in the cache), and none keeps
+    anything from one repeat to the next: OpenFisca gets a new simulation, we a new evaluation.
     Then, with loading: our engine builds ``Columns`` from the raw arrays of the facts these clauses read and
-    evaluates (its conversions included), against OpenFisca's steps 1 + 3.
+    evaluates on ``threads`` threads (its conversions included), against OpenFisca's steps 1 + 3.
     """
     from importlib.metadata import version
 
     system = build_openfisca(library, applied_on)
     ours = [c for c in compiled if c.clause.id in OPENFISCA_CLAUSES]
     read = sorted(set().union(*(c.version.facts for c in ours)))
-    of_calc, of_load, our_calc, our_total = [], [], [], []
+    of_calc, of_load, our_calc, our_calc_1, our_total = [], [], [], [], []
     of_out = mine = None
+
+    def evaluate(cols, on_threads):
+        return evaluate_batch(library, cols, period=period, applied_on=applied_on, compiled=ours, threads=on_threads)
+
     for _ in range(max(repeat, 1)):
         t = time.perf_counter()
         simulation = _build_openfisca_simulation(system, facts, n, period)
         of_load.append(time.perf_counter() - t)
         t = time.perf_counter()
-        mine = {c.clause.id: c.evaluate(columns, period=period, applied_on=applied_on) for c in ours}
+        mine = evaluate(columns, threads)
         our_calc.append(time.perf_counter() - t)
         t = time.perf_counter()
         of_out = _calculate_openfisca(simulation, period)
         of_calc.append(time.perf_counter() - t)
+        if threads > 1:
+            t = time.perf_counter()
+            evaluate(columns, 1)
+            our_calc_1.append(time.perf_counter() - t)
     for _ in range(max(repeat, 1)):
         t = time.perf_counter()
         fresh = Columns.from_arrays(library.catalogue, {name: facts[name] for name in read})
-        for c in ours:
-            c.evaluate(fresh, period=period, applied_on=applied_on)
+        evaluate(fresh, threads)
         our_total.append(time.perf_counter() - t)
     of_total = min(a + b for a, b in zip(of_load, of_calc, strict=True))
     ours_best, of_best, ours_total_best = min(our_calc), min(of_calc), min(our_total)
@@ -408,19 +430,26 @@ def _compare_openfisca(library, compiled, columns, facts, n, period, applied_on,
         file=out,
     )
     print(
-        f"  仅计算（输入已载入，两边交替运行，{max(repeat, 1)} 次取最快）："
-        f"本引擎 {ours_best * 1000:.1f} ms，{ours_rate:,.0f} 次/秒；"
-        f"OpenFisca {of_best * 1000:.1f} ms，{of_rate:,.0f} 次/秒",
+        f"  仅计算（输入已载入，交替运行，{max(repeat, 1)} 次取最快）："
+        f"本引擎 {threads} 线程 {ours_best * 1000:.1f} ms，{ours_rate:,.0f} 次/秒；"
+        f"OpenFisca 1 线程 {of_best * 1000:.1f} ms，{of_rate:,.0f} 次/秒",
         file=out,
     )
+    if our_calc_1:
+        ours_1_best = min(our_calc_1)
+        print(
+            f"  本引擎 1 线程（同样交替运行）：{ours_1_best * 1000:.1f} ms，{evaluations / ours_1_best:,.0f} 次/秒；"
+            f"之比（本引擎 1 线程 / OpenFisca）{of_best / ours_1_best:.2f}",
+            file=out,
+        )
     print(
         f"  含载入（本引擎：由原始数组建列并转换 {len(read)} 个事实；OpenFisca：建模拟、载入 {len(INPUTS)} 个输入）："
-        f"本引擎 {ours_total_best * 1000:.1f} ms，{evaluations / ours_total_best:,.0f} 次/秒；"
+        f"本引擎 {threads} 线程 {ours_total_best * 1000:.1f} ms，{evaluations / ours_total_best:,.0f} 次/秒；"
         f"OpenFisca {of_total * 1000:.1f} ms，{evaluations / of_total:,.0f} 次/秒",
         file=out,
     )
     print(
-        f"  吞吐量之比（本引擎 / OpenFisca）：仅计算 {ours_rate / of_rate:.2f}；"
+        f"  吞吐量之比（本引擎 {threads} 线程 / OpenFisca 1 线程）：仅计算 {ours_rate / of_rate:.2f}；"
         f"含载入 {of_total / ours_total_best:.2f}",
         file=out,
     )

@@ -20,11 +20,14 @@ def test_generated_facts_are_valid_columns_with_some_missing():
 
 
 def test_the_benchmark_prints_throughput_memory_and_agreement(capsys):
-    code = bench.main(["--enterprises", "500", "--repeat", "1", "--check-rows", "10", "--skip-openfisca"])
+    code = bench.main(
+        ["--enterprises", "500", "--repeat", "1", "--check-rows", "10", "--skip-openfisca", "--threads", "2"]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "政策规则引擎基准：500 个主体 × 12 个条款（2025-06-30 生效）" in out
-    assert "批量评价：6,000 次条款评价" in out
+    assert "本引擎线程数：2（--threads；" in out
+    assert "批量评价：6,000 次条款评价" in out and "（2 线程，1 次取最快）" in out
     assert "evaluations/s:" in out and "内存：批量评价峰值" in out
     assert "逐行核对：120 次逐行评价与批量结果全部一致" in out
     assert "OpenFisca 对比：已跳过（--skip-openfisca）" in out
@@ -39,11 +42,18 @@ def test_without_openfisca_the_comparison_is_skipped_with_a_clear_message(capsys
 
 def test_the_openfisca_half_agrees_with_the_engine_where_openfisca_is_installed(capsys):
     pytest.importorskip("openfisca_core")
-    code = bench.main(["--enterprises", "3000", "--repeat", "1", "--check-rows", "2"])
+    code = bench.main(["--enterprises", "3000", "--repeat", "1", "--check-rows", "2", "--threads", "2"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "吞吐量之比（本引擎 / OpenFisca）：仅计算 " in out and "；含载入 " in out
-    assert "仅计算（输入已载入，两边交替运行，1 次取最快）：本引擎 " in out
+    assert "吞吐量之比（本引擎 2 线程 / OpenFisca 1 线程）：仅计算 " in out and "；含载入 " in out
+    assert "仅计算（输入已载入，交替运行，1 次取最快）：本引擎 2 线程 " in out and "OpenFisca 1 线程 " in out
+    assert "本引擎 1 线程（同样交替运行）：" in out and "之比（本引擎 1 线程 / OpenFisca）" in out
     assert "hte.precheck 结论一致 100.00%" in out
     assert "tech_sme.precheck 结论一致 100.00%" in out
     assert "huaibei.tech_service_subsidy 金额一致 100.00%" in out
+
+
+def test_a_thread_count_below_one_is_refused_with_a_clear_message(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--enterprises", "10", "--threads", "0", "--skip-openfisca"])
+    assert "--threads 须为正整数" in capsys.readouterr().err

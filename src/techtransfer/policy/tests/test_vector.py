@@ -286,9 +286,9 @@ def test_division_by_zero_without_any_missing_fact_is_undefined_in_batch():
 def compacting_everything():
     """Row compaction at every ``and`` / ``or`` step and for every amount, whatever the sizes (normally only for
     large batches, which the other tests do not reach)."""
-    names = ("_COMPACT_ROWS", "_COMPACT_SHARE", "_COMPACT_AMOUNT_SHARE", "_COMPACT_COST")
+    names = ("_COMPACT_ROWS", "_COMPACT_SHARE", "_COMPACT_AMOUNT_SHARE", "_COMPACT_COST", "_COMPACT_AMOUNT_COST")
     saved = [getattr(vector, name) for name in names]
-    for name, value in zip(names, (0, 1.0, 1.0, 0), strict=True):
+    for name, value in zip(names, (0, 1.0, 1.0, 0, 0), strict=True):
         setattr(vector, name, value)
     try:
         yield
@@ -329,8 +329,11 @@ def test_generated_facts_at_scale_compact_rows_and_still_agree_with_row_wise():
     results = evaluate_batch(LIB, cols, period=2024, applied_on=APPLIED_ON)
     for cid in ("tech_sme.precheck", "hte.precheck", "huaibei.tech_service_subsidy"):
         assert results[cid].exact_rows == 0  # decimals computed exactly: no row left for stage 2
-    subsidy = results["huaibei.tech_service_subsidy"].counts()
-    assert 0 < subsidy["eligible"] < n * vector._COMPACT_AMOUNT_SHARE  # so its amounts were computed on a subset
+    split = results["huaibei.transfer_income_split"].counts()
+    assert 0 < split["eligible"] < n * vector._COMPACT_AMOUNT_SHARE  # so its amounts were computed on a subset
+    costs = {c.clause.id: c.amount_cost for c in COMPILED}
+    assert costs["huaibei.transfer_income_split"] >= vector._COMPACT_AMOUNT_COST  # (it was: a costly formula)
+    assert costs["huaibei.tech_service_subsidy"] < vector._COMPACT_AMOUNT_COST  # cheap: computed on every row
     for c in COMPILED:
         for i in range(0, n, 131):
             facts_i = {k: v for k, v in cols.row(i).items() if k in c.version.facts}
