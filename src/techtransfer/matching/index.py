@@ -65,11 +65,18 @@ class Document:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
     def full_text(self) -> str:
-        title = normalize(self.title)
-        body = normalize(self.text)
-        if title and not body.startswith(title):
-            return f"{title}。{body}" if body else title
-        return body
+        """The normalised title and text, computed once per document (the index build, the vector lookup of
+        ``matchmaking.indexing`` and the bench all ask for it)."""
+        cached = self.__dict__.get("_full_text")
+        if cached is None:
+            title = normalize(self.title)
+            body = normalize(self.text)
+            if title and not body.startswith(title):
+                cached = f"{title}。{body}" if body else title
+            else:
+                cached = body
+            self.__dict__["_full_text"] = cached
+        return cached
 
 
 @dataclass
