@@ -167,7 +167,28 @@ def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-class SuggestionModel:
+class _Predicting:
+    """What both models derive from ``decision_scores``, ``labels`` and ``temperature``."""
+
+    labels: tuple[str, ...]
+    temperature: float
+
+    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
+        """One row per text, one column per label (in ``self.labels`` order), rows summing to 1."""
+        return _softmax(self.decision_scores(texts), self.temperature)
+
+    def predict(self, texts: Iterable[str]) -> list[str]:
+        scores = self.decision_scores(texts)
+        return [self.labels[i] for i in scores.argmax(axis=1)]
+
+    def suggest(self, text: str, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most likely labels of one text with their probabilities, most likely first."""
+        proba = self.predict_proba([text])[0]
+        order = np.argsort(-proba, kind="stable")[: max(k, 0)]
+        return [(self.labels[i], float(proba[i])) for i in order]
+
+
+class SuggestionModel(_Predicting):
     """Labels, the kept hash buckets with their idf, float16 weights and float32 biases, and a temperature."""
 
     def __init__(
@@ -297,20 +318,6 @@ class SuggestionModel:
         used = np.flatnonzero(np.diff(x.indptr))  # only the rows of the weights that these texts touch
         sub = self.weights[used].astype(np.float32)
         return np.asarray(x[:, used] @ sub, dtype=np.float64) + self.bias
-
-    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
-        """One row per text, one column per label (in ``self.labels`` order), rows summing to 1."""
-        return _softmax(self.decision_scores(texts), self.temperature)
-
-    def predict(self, texts: Iterable[str]) -> list[str]:
-        scores = self.decision_scores(texts)
-        return [self.labels[i] for i in scores.argmax(axis=1)]
-
-    def suggest(self, text: str, k: int = 3) -> list[tuple[str, float]]:
-        """The ``k`` most likely labels of one text with their probabilities, most likely first."""
-        proba = self.predict_proba([text])[0]
-        order = np.argsort(-proba, kind="stable")[: max(k, 0)]
-        return [(self.labels[i], float(proba[i])) for i in order]
 
     # --- persistence ----------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -448,7 +455,7 @@ DEFAULT_MEMBERS = (
 )
 
 
-class EnsembleModel:
+class EnsembleModel(_Predicting):
     """Several :class:`SuggestionModel` over the same labels; a text's score for a label is the sum over the members
     of that member's score standardized over the labels (so no member dominates by its scale), and probabilities
     are a softmax of that sum with one temperature."""
@@ -513,20 +520,6 @@ class EnsembleModel:
                 counted[member.config] = _count_matrix(texts, member.config)
             total += _standardize(member.decision_scores(texts, counted[member.config]))
         return total
-
-    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
-        """One row per text, one column per label (in ``self.labels`` order), rows summing to 1."""
-        return _softmax(self.decision_scores(texts), self.temperature)
-
-    def predict(self, texts: Iterable[str]) -> list[str]:
-        scores = self.decision_scores(texts)
-        return [self.labels[i] for i in scores.argmax(axis=1)]
-
-    def suggest(self, text: str, k: int = 3) -> list[tuple[str, float]]:
-        """The ``k`` most likely labels of one text with their probabilities, most likely first."""
-        proba = self.predict_proba([text])[0]
-        order = np.argsort(-proba, kind="stable")[: max(k, 0)]
-        return [(self.labels[i], float(proba[i])) for i in order]
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
