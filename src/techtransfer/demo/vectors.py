@@ -1,7 +1,8 @@
 """Precomputed e5 vectors for the demo records, so that ``make demo`` builds a semantic index in seconds.
 
 ``data/vectors-e5.npz`` holds ``keys`` (n × 16 bytes: ``semantic.text_key`` of the model, ``passage`` and the
-record's ``semantic_text``, exactly as ``matchmaking.indexing`` keys the embedding cache), ``vecs`` (n × 384,
+record's ``semantic_text``, exactly as ``matchmaking.indexing`` keys the embedding cache — plus, for demands,
+``query`` and each of ``semantic.query_views`` of the text, their reading as a query), ``vecs`` (n × 384,
 float16) and ``model_id``. It covers every example record of the indexed kinds in any status, so a demo record
 published later has its vector already.
 
@@ -75,20 +76,25 @@ def write_vectors(path: Path = VECTORS_FILE) -> int:
     change to the demo data costs only its new texts.
     """
     from techtransfer.matching import semantic
-    from techtransfer.matchmaking.indexing import embedding_cache_dir, passage_text
+    from techtransfer.matchmaking.indexing import embedding_cache_dir, passage_text, query_texts
 
     embedder = semantic.E5Embedder()
     cache = semantic.EmbeddingCache(embedding_cache_dir(), embedder.model_id)
-    texts = sorted({passage_text(doc) for doc in example_documents()})
+    docs = list(example_documents())
+    texts = sorted({passage_text(doc) for doc in docs})
+    queries = sorted(set(semantic.query_views(query_texts(docs)[1])[0]))  # demands read as queries
     progress = semantic.stderr_progress("演示数据语义向量")
     vecs = semantic.embed_cached(embedder, texts, semantic.PASSAGE, cache, batch_size=EMBED_BATCH, progress=progress)
-    keys = np.frombuffer(
-        b"".join(semantic.text_key(embedder.model_id, semantic.PASSAGE, t) for t in texts), dtype=np.uint8
-    ).reshape(len(texts), 16)
+    qvecs = semantic.embed_cached(embedder, queries, semantic.QUERY, cache, batch_size=EMBED_BATCH, progress=progress)
+    vecs = np.concatenate([vecs, qvecs]) if queries else vecs
+    keys = [semantic.text_key(embedder.model_id, semantic.PASSAGE, t) for t in texts]
+    keys += [semantic.text_key(embedder.model_id, semantic.QUERY, t) for t in queries]
+    count = len(keys)
+    keys = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(count, 16)
     tmp = path.with_name(f".{path.stem}.tmp.npz")
     np.savez_compressed(tmp, keys=keys, vecs=vecs.astype(np.float16), model_id=np.array(embedder.model_id))
     os.replace(tmp, path)
-    return len(texts)
+    return count
 
 
 def main() -> None:

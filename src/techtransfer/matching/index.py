@@ -121,8 +121,12 @@ class Index:
         rule: FusionRule = DEFAULT_RULE,
         query_cache: EmbeddingCache | None = None,
         ivf: IVFIndex | None = None,
+        query_vectors: np.ndarray | None = None,
+        has_query_vector: np.ndarray | None = None,
     ):
         self.doc_ids = doc_ids
+        self.query_vectors = query_vectors
+        self.has_query_vector = has_query_vector
         self.analyzer = analyzer
         self.lexical = lexical
         self.vectors = vectors
@@ -145,6 +149,14 @@ class Index:
     def __contains__(self, doc_id: str) -> bool:
         return doc_id in self._row_of
 
+    def stored_query_vector(self, doc_id: str) -> np.ndarray | None:
+        """The vector of ``doc_id``'s text read as a query (``semantic.embed_queries``), when one was stored: a
+        record searching with its own text (a demand looking for achievements) matches as a typed query would."""
+        row = self._row_of.get(doc_id)
+        if row is None or self.query_vectors is None or not bool(self.has_query_vector[row]):
+            return None
+        return np.asarray(self.query_vectors[row])
+
     def stored_vector(self, doc_id: str) -> np.ndarray | None:
         """The semantic vector stored for ``doc_id`` (to search with a record as the query), or None."""
         row = self._row_of.get(doc_id)
@@ -166,12 +178,15 @@ class Index:
         cache: EmbeddingCache | None = None,
         rule: FusionRule = DEFAULT_RULE,
         progress: ProgressFn | None = None,
+        query_vectors: np.ndarray | None = None,
         ivf_min_docs: int = IVF_MIN_DOCS,
     ) -> Index:
         """Index ``documents`` (``Document`` or ``(doc_id, text[, title[, fields]])`` tuples).
 
         Semantic vectors come from ``vectors`` (precomputed, one row per document, in order) or are
-        computed with ``embedder`` through ``cache``; with neither, the index is lexical only. From
+        computed with ``embedder`` through ``cache``; with neither, the index is lexical only.
+        ``query_vectors`` (optional, one row per document, zero where none) are the documents' texts read as
+        queries (``stored_query_vector``). From
         ``ivf_min_docs`` documents with vectors on, an IVF index is built over them for the semantic side.
         """
         docs = [d if isinstance(d, Document) else Document(*d) for d in documents]
@@ -209,6 +224,8 @@ class Index:
             rule=rule,
             query_cache=cache,
             ivf=ivf,
+            query_vectors=query_vectors,
+            has_query_vector=None if query_vectors is None else np.linalg.norm(query_vectors, axis=1) > 0,
         )
 
     # ---------------------------------------------------------------- persist
@@ -228,6 +245,9 @@ class Index:
         if self.vectors is not None:
             np.save(tmp / "vectors.npy", self.vectors)
             np.save(tmp / "has_vector.npy", self.has_vector)
+        if self.query_vectors is not None:
+            np.save(tmp / "query_vectors.npy", np.ascontiguousarray(self.query_vectors, dtype=np.float32))
+            np.save(tmp / "has_query_vector.npy", self.has_query_vector)
         if self.ivf is not None:
             self.ivf.save(tmp / "ivf")
         manifest = {
@@ -277,6 +297,10 @@ class Index:
             vectors = load_array(directory / "vectors.npy", mmap)
             has_vector = load_array(directory / "has_vector.npy", mmap)
         ivf = IVFIndex.load(directory / "ivf", mmap=mmap) if (directory / "ivf").is_dir() else None
+        query_vectors = has_query_vector = None
+        if (directory / "query_vectors.npy").exists():
+            query_vectors = load_array(directory / "query_vectors.npy", mmap)
+            has_query_vector = load_array(directory / "has_query_vector.npy", mmap)
         rule_params = manifest.get("fusion") or {}
         return cls(
             doc_ids=json.loads((directory / "doc_ids.json").read_text("utf-8")),
@@ -293,6 +317,8 @@ class Index:
             rule=FusionRule(**rule_params),
             query_cache=query_cache,
             ivf=ivf,
+            query_vectors=query_vectors,
+            has_query_vector=has_query_vector,
         )
 
     # ----------------------------------------------------------------- search

@@ -30,6 +30,8 @@ __all__ = [
     "query_semantic_text",
     "query_pieces",
     "embed_queries",
+    "cached_query_vectors",
+    "query_views",
     "text_key",
     "PASSAGE",
     "QUERY",
@@ -272,6 +274,29 @@ def query_pieces(text: str, limit: int = PASSAGE_CHARS) -> list[str]:
     return pieces
 
 
+def query_views(texts: Sequence[str]) -> tuple[list[str], list[tuple[int, int]]]:
+    """Every text the model reads for ``texts`` as queries (the whole, then its pieces) and each query's span."""
+    views: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for text in texts:
+        start = len(views)
+        views.append(query_semantic_text(text))
+        views.extend(query_pieces(text))
+        spans.append((start, len(views)))
+    return views, spans
+
+
+def _combine(vecs: np.ndarray, spans: list[tuple[int, int]], dim: int) -> np.ndarray:
+    out = np.zeros((len(spans), dim), dtype=np.float32)
+    for i, (start, end) in enumerate(spans):
+        v = vecs[start]
+        if end - start > 1:
+            v = v + vecs[start + 1 : end].mean(axis=0)
+        norm = float(np.linalg.norm(v))
+        out[i] = v / norm if norm > 0 else v
+    return out
+
+
 def embed_queries(
     embedder: Embedder,
     texts: Sequence[str],
@@ -281,19 +306,22 @@ def embed_queries(
     """Query vectors for free-text queries (already normalised): the whole query (``query_semantic_text``), plus
     for a long one the mean of its ``query_pieces``, L2-normalised; (n, dim) float32. All views go to the model
     in one batched, cached call."""
-    views: list[str] = []
-    spans: list[tuple[int, int]] = []
-    for text in texts:
-        start = len(views)
-        views.append(query_semantic_text(text))
-        views.extend(query_pieces(text))
-        spans.append((start, len(views)))
+    views, spans = query_views(texts)
     vecs = embed_cached(embedder, views, QUERY, cache, progress=progress)
-    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    for i, (start, end) in enumerate(spans):
-        v = vecs[start]
-        if end - start > 1:
-            v = v + vecs[start + 1 : end].mean(axis=0)
-        norm = float(np.linalg.norm(v))
-        out[i] = v / norm if norm > 0 else v
-    return out
+    return _combine(vecs, spans, embedder.dim)
+
+
+def cached_query_vectors(cache: EmbeddingCache, texts: Sequence[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """``embed_queries`` from the cache alone (no model): the vectors, and which texts had every view cached (a
+    zero row for the others)."""
+    views, spans = query_views(texts)
+    vecs = np.zeros((len(views), dim), dtype=np.float32)
+    have = np.zeros(len(views), dtype=bool)
+    for i, view in enumerate(views):
+        vec = cache.get(text_key(cache.model_id, QUERY, view))
+        if vec is not None:
+            vecs[i], have[i] = vec, True
+    found = np.array([bool(have[start:end].all()) for start, end in spans], dtype=bool)
+    out = _combine(vecs, spans, dim)
+    out[~found] = 0.0
+    return out, found

@@ -206,7 +206,42 @@ def embed_missing(docs: list[Document], *, embedder=None, cache=None, progress=N
             pending_keys, pending_vecs = [], []
         if progress is not None:
             progress(done, total)
-    return total
+    return total + embed_missing_query_views(docs, embedder=embedder, cache=cache)
+
+
+QUERY_KINDS = ("demands",)  # records whose own text searches as a typed query would (demand → achievements)
+
+
+def query_texts(docs: list[Document]) -> tuple[list[int], list[str]]:
+    """The rows of ``docs`` that search with a query reading of their text, and those texts."""
+    rows = [i for i, doc in enumerate(docs) if parse_doc_id(doc.doc_id)[0] in QUERY_KINDS]
+    return rows, [docs[i].full_text() for i in rows]
+
+
+def embed_missing_query_views(docs: list[Document], *, embedder, cache) -> int:
+    """Embed the query views (``semantic.query_views``) of the demands' texts that the cache lacks."""
+    _, texts = query_texts(docs)
+    views, _ = semantic.query_views(texts)
+    missing = list(
+        dict.fromkeys(v for v in views if cache.get(semantic.text_key(embedder.model_id, semantic.QUERY, v)) is None)
+    )
+    if missing:
+        semantic.embed_cached(embedder, missing, semantic.QUERY, cache)
+    return len(missing)
+
+
+def stored_query_vectors(docs: list[Document], cache: semantic.EmbeddingCache, dim: int) -> np.ndarray | None:
+    """One row per document: the cached query reading of a demand's text (zero where it is not all cached, and for
+    other kinds); None when no demand has one."""
+    rows, texts = query_texts(docs)
+    if not rows or not len(cache):
+        return None
+    vecs, found = semantic.cached_query_vectors(cache, texts, dim)
+    if not found.any():
+        return None
+    out = np.zeros((len(docs), dim), dtype=np.float32)
+    out[rows] = vecs
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- builds
@@ -286,7 +321,8 @@ def _build(*, progress=None, directory: Path | None = None) -> BuildResult:
     embedder = make_embedder()
     cache = semantic.EmbeddingCache(embedding_cache_dir(), embedder.model_id)
     vectors, found = stored_vectors(docs, cache, embedder.dim)
-    index = Index.build(docs, vectors=vectors)
+    query_vectors = stored_query_vectors(docs, cache, embedder.dim) if found else None
+    index = Index.build(docs, vectors=vectors, query_vectors=query_vectors)
     index.model_id = embedder.model_id if found else None
     index.save(directory / RECORDS_DIR)
     stamp = {

@@ -47,6 +47,10 @@ def test_every_demo_record_has_a_shipped_vector(demo, db):
     # drafts and other example records are covered too, so publishing one in the demo needs no model
     every = {indexing.passage_key(model_id, d) for d in vectors.example_documents()}
     assert every <= shipped
+    # and every demand's text read as a query (the vector its 为您推荐 searches with)
+    views = semantic.query_views(indexing.query_texts(list(vectors.example_documents()))[1])[0]
+    assert len(views) >= 30
+    assert {semantic.text_key(model_id, semantic.QUERY, v) for v in views} <= shipped
 
 
 def test_the_seeded_cache_builds_the_demo_index_with_vectors_and_no_model(demo, db, scratch_index, monkeypatch):

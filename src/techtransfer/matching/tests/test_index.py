@@ -171,3 +171,20 @@ def test_embedding_cache_computes_each_text_once(tmp_path):
     np.testing.assert_array_equal(again, first[[1, 0]])
     embed_cached(emb, ["隔膜"], "query", cache)
     assert CountingEmbedder.calls == 3  # a query is embedded apart from a passage
+
+
+def test_query_readings_are_stored_per_document_and_survive_a_reload(tmp_path):
+    docs = [Document("demands:1", "锂电池隔膜耐高温"), Document("achievements:2", "隔膜涂覆工艺")]
+    emb = HashEmbedder()
+    passages = emb.embed([d.full_text() for d in docs], "passage")
+    readings = np.zeros_like(passages)
+    readings[0] = emb.embed([docs[0].full_text()], "query")[0]  # only the demand has a query reading
+    index = Index.build(docs, vectors=passages, query_vectors=readings)
+    assert np.allclose(index.stored_query_vector("demands:1"), readings[0])
+    assert index.stored_query_vector("achievements:2") is None
+    assert index.stored_query_vector("missing:3") is None
+    index.save(tmp_path / "idx")
+    loaded = Index.load(tmp_path / "idx")
+    assert np.allclose(loaded.stored_query_vector("demands:1"), readings[0])
+    assert loaded.stored_query_vector("achievements:2") is None
+    assert Index.build(docs, vectors=passages).stored_query_vector("demands:1") is None

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 
@@ -194,8 +195,9 @@ def test_worker_once_embeds_what_is_missing_and_rebuilds_with_vectors(
     # when the worker runs once
     out, err = io.StringIO(), io.StringIO()
     call_command("index", "worker", "--once", stdout=out, stderr=err)
-    # then it embedded the six texts, with progress on stderr, and the index has their vectors
-    assert out.getvalue() == "语义向量：新计算 6 条；索引已重建，6 / 6 条记录有向量。\n"
+    # then it embedded the six texts and the demand's text read as a query (7 vectors), with progress on stderr,
+    # and the index has their vectors
+    assert out.getvalue() == "语义向量：新计算 7 条；索引已重建，6 / 6 条记录有向量。\n"
     assert "计算语义向量 [##############################] 6/6 (" in err.getvalue()
     assert "语义向量：6 / 6 条。\n" in status_text()
     assert indexing.read_worker_state()["state"] == "idle"
@@ -219,8 +221,14 @@ def test_worker_once_embeds_what_is_missing_and_rebuilds_with_vectors(
     # then the next worker pass embeds only the new text
     out = io.StringIO()
     call_command("index", "worker", "--once", stdout=out, stderr=io.StringIO())
-    assert out.getvalue() == "语义向量：新计算 1 条；索引已重建，7 / 7 条记录有向量。\n"
-    assert indexing.current_index().stored_vector(f"demands:{demand.pk}") is not None
+    assert out.getvalue() == "语义向量：新计算 2 条；索引已重建，7 / 7 条记录有向量。\n"  # passage + query reading
+    index = indexing.current_index()
+    assert index.stored_vector(f"demands:{demand.pk}") is not None
+    # a demand searches with its text read as a query; other kinds have no query reading
+    text = indexing.document_for("demands", demand).full_text()
+    expected = semantic.embed_queries(semantic.HashEmbedder(), [text])[0]
+    assert np.allclose(index.stored_query_vector(f"demands:{demand.pk}"), expected, atol=1e-3)
+    assert all(index.stored_query_vector(d) is None for d in index.doc_ids if not d.startswith("demands:"))
 
 
 def test_status_shows_a_running_workers_progress(corpus):
