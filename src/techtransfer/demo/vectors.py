@@ -10,7 +10,7 @@ Regenerate it after changing the demo data, the indexed text (``indexing.record_
 
     nice python -m techtransfer.demo.vectors        # migrates and loads the demo in a scratch directory
 
-(about 375 texts: a few minutes at ~4 texts/s on two cores; texts the current file covers are reused).
+(375 passages and 40 query views: a few minutes at ~4 texts/s on two cores; texts the current file covers are reused).
 ``seed_embedding_cache()`` copies the vectors into the embedding cache; ``demo_load`` calls it after its
 transaction commits.
 """
