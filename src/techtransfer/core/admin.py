@@ -8,7 +8,7 @@ not edited here: it runs on the record's page. Records are withdrawn, not delete
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
-from techtransfer.core import access
+from techtransfer.core import access, multichoice
 from techtransfer.core.errors import ServiceError
 from techtransfer.core.registry import kind_for_model
 from techtransfer.core.services import record_create, record_update
@@ -89,9 +89,8 @@ class RegistryRecordAdmin(admin.ModelAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         multi = getattr(self.model, "MULTI_CHOICE_FIELDS", {})
         if db_field.name in multi:
-            from techtransfer.portal.forms import MultiChoiceField
-
-            return MultiChoiceField(choices=multi[db_field.name].choices, required=False, label=db_field.verbose_name)
+            choices = multi[db_field.name].choices
+            return multichoice.MultiChoiceField(choices=choices, required=False, label=db_field.verbose_name)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

@@ -2,6 +2,8 @@
 
 from collections.abc import Iterable
 
+from django import forms
+
 
 def encode(values: Iterable[str]) -> str:
     items = [v for v in dict.fromkeys(v.strip() for v in values) if v]
@@ -19,3 +21,20 @@ def contains(value: str) -> str:
 def labels(stored: str, choices) -> list[str]:
     names = dict(choices.choices)
     return [str(names.get(v, v)) for v in decode(stored)]
+
+
+class MultiChoiceField(forms.MultipleChoiceField):
+    """A ``,a,b,`` column as a group of check boxes; cleans to the stored string."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            return decode(value)
+        return value
+
+    def clean(self, value):
+        return encode(super().clean(value))
+
+    def has_changed(self, initial, data):
+        return set(self.prepare_value(initial) or []) != set(data or [])

@@ -19,8 +19,9 @@ from django.utils.translation import gettext_lazy
 
 from techtransfer.achievements.choices import IPKind
 from techtransfer.audit.choices import EventAction
-from techtransfer.core import access, multichoice
+from techtransfer.core import access
 from techtransfer.core.models import IndustryCode
+from techtransfer.core.multichoice import MultiChoiceField
 from techtransfer.core.registry import KINDS, RegistryKind
 from techtransfer.organizations.choices import OrganizationKind
 from techtransfer.regions.models import Region
@@ -58,23 +59,6 @@ LIST_FIELDS = {"keywords": True, "owners": False, "completers": False}  # name â
 
 
 # ---------------------------------------------------------------- custom fields
-
-
-class MultiChoiceField(forms.MultipleChoiceField):
-    """A ``,a,b,`` column as a group of check boxes; cleans to the stored string."""
-
-    widget = forms.CheckboxSelectMultiple
-
-    def prepare_value(self, value):
-        if isinstance(value, str):
-            return multichoice.decode(value)
-        return value
-
-    def clean(self, value):
-        return multichoice.encode(super().clean(value))
-
-    def has_changed(self, initial, data):
-        return set(self.prepare_value(initial) or []) != set(data or [])
 
 
 class LinesListField(forms.CharField):
