@@ -214,6 +214,8 @@ def staff_run(request):
 @require_POST
 def entitlement_action(request, pk, action):
     obj = get_object_for(request.user, Entitlement, pk)
+    if action not in ("confirm", "pay"):
+        return forbidden(request)
     try:
         if action == "confirm":
             services.entitlement_confirm(actor=request.user, entitlement=obj, request=request)
@@ -275,7 +277,9 @@ def application_list(request):
 
 @login_required
 def application_detail(request, pk):
-    app = get_object_for(request.user, Application.objects.select_related("notice", "clause", "organization"), pk)
+    app = get_object_for(
+        request.user, Application.objects.select_related("notice__policy", "clause", "organization"), pk
+    )
     editable = may_edit(request.user, app)
     reviewer = access.may_review_organization(request.user, app.organization)
     facts_form = None
@@ -304,7 +308,9 @@ def application_action(request, pk, action):
     try:
         if action == "facts":
             form = forms.FactsForm(request.POST, facts=_fact_specs(app.clause, app.notice.closes_on))
-            form.is_valid()
+            if not form.is_valid():  # an invalid field would otherwise drop out of the facts silently
+                errors = "；".join(f"{form.fields[name].label}：{' '.join(e)}" for name, e in form.errors.items())
+                raise ServiceError(PolicyErrorCode.INVALID, _("申报数据有误：%(e)s") % {"e": errors})
             services.application_update(actor=request.user, application=app, facts=form.facts(), request=request)
         elif action == "material":
             form = forms.MaterialForm(request.POST, request.FILES)

@@ -66,6 +66,22 @@ def test_confirm_button_of_another_region_is_a_404_and_changes_nothing(client, p
     assert matched.status == "eligible"
 
 
+def test_staff_confirm_then_pay_in_the_ui_and_an_unknown_action_changes_nothing(client, people, matched):
+    client.force_login(people.xiangshan_admin)
+    client.post(reverse("policies:entitlement_action", args=[matched.pk, "confirm"]))
+    matched.refresh_from_db()
+    assert matched.status == "confirmed"
+
+    response = client.post(reverse("policies:entitlement_action", args=[matched.pk, "bogus"]), {"reference": "HB-7"})
+    assert response.status_code == 403
+    matched.refresh_from_db()
+    assert (matched.status, matched.payment_reference) == ("confirmed", "")
+
+    client.post(reverse("policies:entitlement_action", args=[matched.pk, "pay"]), {"reference": "HB-7"})
+    matched.refresh_from_db()
+    assert (matched.status, matched.payment_reference) == ("paid", "HB-7")
+
+
 def test_staff_adds_a_clause_in_the_ui_and_a_bad_expression_is_shown_in_chinese(client, people, library):
     policy = Policy.objects.get(engine_id="huaibei_transfer_plan")
     client.force_login(people.platform_admin)
@@ -97,6 +113,11 @@ def test_application_flow_through_the_pages(client, people, notice, monkeypatch)
     assert app.facts == {"instrument_sharing_spend": "50000"}
     draft = client.get(reverse("policies:application", args=[app.pk])).content.decode()
     assert "提交申报" in draft
+    facts_url = reverse("policies:application_action", args=[app.pk, "facts"])
+    page = client.post(facts_url, {"instrument_sharing_spend": "1" * 31}, follow=True).content.decode()
+    assert "申报数据有误" in page
+    app.refresh_from_db()
+    assert app.facts == {"instrument_sharing_spend": "50000"}  # the bad value did not erase the fact
     client.post(reverse("policies:application_action", args=[app.pk, "submit"]))
     app.refresh_from_db()
     assert app.status == "submitted"
