@@ -15,10 +15,9 @@ PAYABLE = (EntitlementStatus.ELIGIBLE, EntitlementStatus.CONFIRMED, EntitlementS
 
 def policy_list(*, q: str = "", level: str = ""):
     found = Policy.objects.annotate(clause_count=Count("clauses"))
-    if q.strip():
-        found = found.filter(
-            Q(title__icontains=q.strip()) | Q(document_number__icontains=q.strip()) | Q(issuer__icontains=q.strip())
-        )
+    q = q.strip()
+    if q:
+        found = found.filter(Q(title__icontains=q) | Q(document_number__icontains=q) | Q(issuer__icontains=q))
     if level:
         found = found.filter(level=level)
     return found.order_by("-valid_from", "id")

@@ -7,7 +7,6 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -17,7 +16,7 @@ from techtransfer.audit.services import log_event
 from techtransfer.core.access import AccessDenied, may_edit
 from techtransfer.core.errors import ServiceError
 from techtransfer.core.pagecache import bump_content_version
-from techtransfer.core.services import diff, snapshot, validation_messages
+from techtransfer.core.services import diff, full_clean_or_invalid, snapshot
 from techtransfer.organizations.choices import OrganizationKind
 from techtransfer.organizations.models import Organization
 from techtransfer.policy import Columns, CompiledClause, EntityKind, Period, RuleError, Status, default_library
@@ -59,17 +58,16 @@ STORED_RESULTS = {Status.ELIGIBLE: EntitlementStatus.ELIGIBLE, Status.MISSING: E
 DECIDED = (EntitlementStatus.CONFIRMED, EntitlementStatus.PAID)
 
 
-def _full_clean(obj, exclude=None) -> None:
-    try:
-        obj.full_clean(exclude=exclude)
-    except ValidationError as exc:
-        raise ServiceError(PolicyErrorCode.INVALID, details=validation_messages(exc)) from exc
-
-
 def _refuse_unknown(fields: dict, allowed: frozenset) -> None:
     unknown = set(fields) - allowed
     if unknown:
         raise ServiceError(PolicyErrorCode.INVALID, _("不能设置字段：%(f)s") % {"f": "、".join(sorted(unknown))})
+
+
+def _assign_stripped(obj, fields: dict) -> None:
+    """Set already-allowed ``fields`` on ``obj``, text without surrounding whitespace."""
+    for name, value in fields.items():
+        setattr(obj, name, value.strip() if isinstance(value, str) else value)
 
 
 def _rule_call(func, *args, **kwargs):
@@ -105,7 +103,7 @@ def library_sync(*, actor=None, request=None) -> dict:
         policy = Policy.objects.filter(engine_id=pid).first()
         if policy is None:
             policy = Policy(engine_id=pid, **_policy_fields(p))
-            _full_clean(policy)
+            full_clean_or_invalid(policy)
             policy.save()
             log_event(actor=actor, action="create", target=policy, request=request, summary=_("从规则库导入政策"))
             created["policies"] += 1
@@ -124,7 +122,7 @@ def library_sync(*, actor=None, request=None) -> dict:
             source_article=first.source.article[:200],
             source_quote=first.source.quote,
         )
-        _full_clean(clause)
+        full_clean_or_invalid(clause)
         clause.save()
         log_event(actor=actor, action="create", target=clause, request=request, summary=_("从规则库导入条款"))
         created["clauses"] += 1
@@ -147,9 +145,8 @@ def clause_save(
     else:
         obj = PolicyClause.objects.select_for_update().get(pk=clause.pk)
         before = snapshot(obj)
-    for name, value in fields.items():
-        setattr(obj, name, value.strip() if isinstance(value, str) else value)
-    _full_clean(obj)
+    _assign_stripped(obj, fields)
+    full_clean_or_invalid(obj)
     engine.validate(obj)
     obj.save()
     bump_content_version()
@@ -164,7 +161,7 @@ def notice_create(*, actor, policy: Policy, fields: dict, request=None) -> Notic
         raise AccessDenied()
     _refuse_unknown(fields, NOTICE_FIELDS)
     notice = Notice(policy=policy, **fields)
-    _full_clean(notice)
+    full_clean_or_invalid(notice)
     if notice.clause.policy_id != policy.pk:
         raise ServiceError(PolicyErrorCode.INVALID, details={"clause": [_("申报条款须属于本政策")]})
     notice.save()
@@ -211,11 +208,10 @@ def policy_save(*, actor, fields: dict, policy: Policy | None = None, engine_id:
     else:
         obj = Policy.objects.select_for_update().get(pk=policy.pk)
         before = snapshot(obj)
-    for name, value in fields.items():
-        setattr(obj, name, value.strip() if isinstance(value, str) else value)
+    _assign_stripped(obj, fields)
     if obj.valid_from and obj.valid_to and obj.valid_to < obj.valid_from:
         raise ServiceError(PolicyErrorCode.INVALID, details={"valid_to": [_("失效日期不能早于生效日期")]})
-    _full_clean(obj)
+    full_clean_or_invalid(obj)
     changes = diff(before, snapshot(obj))
     if before and not changes:
         return obj
@@ -278,7 +274,7 @@ def policy_text_import(
         return TextImportReport(policy=obj, text=text, dry_run=dry_run, changed=False)
     before = snapshot(obj)
     obj.full_text = text.text
-    _full_clean(obj)
+    full_clean_or_invalid(obj)
     obj.save(update_fields=["full_text", "updated_at"])
     bump_content_version()
     report = TextImportReport(policy=obj, text=text, dry_run=False, changed=True)
@@ -505,7 +501,7 @@ def application_create(*, actor, notice: Notice, organization, facts: dict, requ
         facts=_checked_facts(facts),
         created_by=actor,
     )
-    _full_clean(app)
+    full_clean_or_invalid(app)
     app.save()
     log_event(actor=actor, action="create", target=app, request=request, to_status=app.status)
     return app
@@ -538,7 +534,7 @@ def application_update(*, actor, application: Application, facts: dict, request=
 def application_material_add(*, actor, application: Application, name: str, file, request=None) -> ApplicationMaterial:
     obj = _editable(application, actor)
     material = ApplicationMaterial(application=obj, name=(name or "").strip(), file=file, uploaded_by=actor)
-    _full_clean(material)
+    full_clean_or_invalid(material)
     material.save()
     log_event(
         actor=actor, action="update", target=obj, request=request, summary=_("上传材料：%(n)s") % {"n": material.name}
