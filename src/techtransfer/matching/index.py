@@ -208,6 +208,8 @@ class Index:
         elif embedder is not None:
             vectors = embed_cached(embedder, [semantic_text(t) for t in texts], PASSAGE, cache, progress=progress)
             has_vector = np.ones(len(docs), dtype=bool)
+        if query_vectors is not None and len(query_vectors) != len(docs):
+            raise ValueError("query_vectors must have one row per document")
         names = sorted({k for d in docs for k in d.fields})
         fields = {name: [d.fields.get(name) for d in docs] for name in names}
         ivf = None
@@ -323,9 +325,12 @@ class Index:
 
     # ----------------------------------------------------------------- search
     def embed_query(self, text: str) -> np.ndarray | None:
+        return self._embed_normalized(normalize(text))
+
+    def _embed_normalized(self, normalized: str) -> np.ndarray | None:
         if self.embedder is None or self.vectors is None:
             return None
-        return embed_queries(self.embedder, [normalize(text)], self.query_cache)[0]
+        return embed_queries(self.embedder, [normalized], self.query_cache)[0]
 
     def filter_mask(self, filters: Mapping[str, Any] | None) -> np.ndarray | None:
         """Boolean mask of the documents that pass ``filters``.
@@ -386,23 +391,23 @@ class Index:
         n = len(self.doc_ids)
         if n == 0 or k <= 0:
             return []
-        q = normalize(query_text).lower()
+        normalized = normalize(query_text)
+        q = normalized.lower()
         words = self.analyzer.words(q)
         lex = self.lexical_scores(q, words)
         allowed = self.filter_mask(filters)
         if mask is not None:
             allowed = mask if allowed is None else (allowed & mask)
-        for doc_id in exclude:
-            row = self._row_of.get(doc_id)
-            if row is not None:
-                allowed = np.ones(n, dtype=bool) if allowed is None else allowed.copy()
-                allowed[row] = False
+        excluded = [row for row in map(self._row_of.get, exclude) if row is not None]
+        if excluded:  # one copy: ``allowed`` may be a cached, read-only filter mask
+            allowed = np.ones(n, dtype=bool) if allowed is None else allowed.copy()
+            allowed[excluded] = False
         if allowed is not None:
             lex = np.where(allowed, lex, 0.0).astype(np.float32)
         sem = None
         if self.vectors is not None:
             if query_vector is None:
-                query_vector = self.embed_query(query_text)
+                query_vector = self._embed_normalized(normalized)  # the query is normalised once
             if query_vector is not None:
                 query_vector = np.asarray(query_vector, dtype=np.float32)
                 if self.ivf is not None:

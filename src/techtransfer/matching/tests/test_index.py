@@ -83,6 +83,17 @@ def test_filter_masks_are_computed_once_and_not_shared_mutably():
 
 def test_exclude_drops_the_query_record(lexical_index):
     assert ranking(lexical_index.search("锂离子电池", exclude=["ach:1"])) == ["ach:2"]
+    assert lexical_index.search("锂离子电池", exclude=["ach:1", "ach:2", "missing"]) == []
+
+
+def test_exclude_leaves_the_cached_filter_mask_and_the_callers_mask_alone():
+    index = Index.build(DOCS)
+    prefix = {"region__startswith": "/340600/"}
+    caller_mask = np.ones(len(DOCS), dtype=bool)
+    assert ranking(index.search("电池", filters=prefix, mask=caller_mask, exclude=["ach:1"])) == ["ach:2"]
+    assert caller_mask.tolist() == [True] * len(DOCS)
+    assert index.filter_mask(prefix).tolist() == [True, True, True, False, True]
+    assert ranking(index.search("电池", filters=prefix)) == ["ach:1", "ach:2"]
 
 
 def test_traditional_query_ranks_like_simplified(hybrid_index):
@@ -188,3 +199,5 @@ def test_query_readings_are_stored_per_document_and_survive_a_reload(tmp_path):
     assert np.allclose(loaded.stored_query_vector("demands:1"), readings[0])
     assert loaded.stored_query_vector("achievements:2") is None
     assert Index.build(docs, vectors=passages).stored_query_vector("demands:1") is None
+    with pytest.raises(ValueError, match="query_vectors must have one row per document"):
+        Index.build(docs, vectors=passages, query_vectors=readings[:1])
