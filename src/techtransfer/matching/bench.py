@@ -76,22 +76,19 @@ def load_texts(data_dir: Path) -> tuple[list[str], list[str]]:
     if corpus.exists():
         with corpus.open(encoding="utf-8") as fh:
             supply += [json.loads(line)["text"] for line in fh]
-    market = data_dir / "records" / "market_tech_achievements.jsonl"
-    if market.exists():
-        with market.open(encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                supply.append(f"{rec.get('name', '')}。{rec.get('context', '')}")
-    demands: list[str] = []
-    req = data_dir / "records" / "market_tech_requirements.jsonl"
-    if req.exists():
-        with req.open(encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                demands.append(f"{rec.get('name', '')}。{rec.get('context', '')}")
+    supply += _listing_texts(data_dir / "records" / "market_tech_achievements.jsonl")
+    demands = _listing_texts(data_dir / "records" / "market_tech_requirements.jsonl")
     if not supply or not demands:
         raise SystemExit(f"no texts under {data_dir} (set --data or TECHTRANSFER_SHARED_DATA)")
     return supply, demands
+
+
+def _listing_texts(path: Path) -> list[str]:
+    """``name。context`` of each market listing in ``path`` (none when the file is absent)."""
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as fh:
+        return [f"{rec.get('name', '')}。{rec.get('context', '')}" for rec in map(json.loads, fh)]
 
 
 def synthetic_corpus(supply: list[str], n: int, seed: int = 3) -> list[str]:

@@ -11,6 +11,7 @@ ENGINE = [
     "semantic",
     "fusion",
     "index",
+    "ivf",
     "metrics",
     "evaluation",
     "bench",
