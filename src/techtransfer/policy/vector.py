@@ -255,8 +255,8 @@ class Columns:
                     value = self._intervals[key] = make()
         return value
 
-    def gather(self, rows: np.ndarray) -> _RowView:
-        return _RowView(self, rows)
+    def gather(self, rows: np.ndarray) -> _View:
+        return _View(self, rows)
 
     def chunk(self, start: int, stop: int):
         """Rows ``start:stop`` with the same readers (views of this object's derived columns), kept for reuse."""
@@ -264,7 +264,7 @@ class Columns:
             return self
         view = self._slices.get((start, stop))
         if view is None:
-            view = self._slices[(start, stop)] = _SliceView(self, start, stop)
+            view = self._slices[(start, stop)] = _View(self, slice(start, stop))
         return view
 
     def interval(self, name: str):
@@ -364,24 +364,30 @@ _COMPACT_AMOUNT_SHARE = 0.7  # amounts: at most this share of rows eligible
 _COMPACT_AMOUNT_COST = 8
 
 
-class _RowView:
-    """Some rows of a :class:`Columns`, with the same readers; each column is gathered once, on first use."""
+class _View:
+    """Some rows of a :class:`Columns` (``index``: an index array or a slice), with the same readers.
 
-    def __init__(self, columns: Columns, rows: np.ndarray):
+    Each derived column is computed on the whole ``Columns`` (once), never on the view, then picked: the exact
+    lane's scale and bounds, and whether a column is exact, depend on every row, and a view must take the same
+    paths. A slice picks views (no copy); an index array gathers, once per column, on first use.
+    """
+
+    def __init__(self, columns: Columns, index):
         self.base = columns
-        self.rows = rows
-        self.n = len(rows)
+        self.index = index
+        self.n = len(index) if isinstance(index, np.ndarray) else index.stop - index.start
         self.codes = columns.codes
         self._cache: dict = {}
 
-    def gather(self, rows: np.ndarray) -> _RowView:
-        return _RowView(self.base, self.rows[rows])
+    def gather(self, rows: np.ndarray) -> _View:
+        index = self.index
+        return _View(self.base, index[rows] if isinstance(index, np.ndarray) else rows + index.start)
 
-    def _take(self, mask):
+    def _pick_mask(self, mask):
         if mask is None:
             return None
-        taken = mask[self.rows]
-        return taken if taken.any() else None
+        picked = mask[self.index]
+        return picked if picked.any() else None
 
     def _cached(self, key, make):
         value = self._cache.get(key)
@@ -392,93 +398,34 @@ class _RowView:
     def interval(self, name: str):
         def make():
             lo, hi, unk = self.base.interval(name)
-            glo = lo[self.rows]
-            return (glo, glo if hi is lo else hi[self.rows], self._take(unk))  # exact columns stay lo is hi
+            picked = lo[self.index]
+            return (picked, picked if hi is lo else hi[self.index], self._pick_mask(unk))  # exact stays lo is hi
 
         return self._cached(("interval", name), make)
 
     def tri(self, name: str):
         def make():
             k, unk = self.base.tri(name)
-            return (k[self.rows], self._take(unk))
+            return (k[self.index], self._pick_mask(unk))
 
         return self._cached(("tri", name), make)
 
     def text(self, name: str):
         def make():
             codes, unk = self.base.text(name)
-            return (codes[self.rows], self._take(unk))
+            return (codes[self.index], self._pick_mask(unk))
 
         return self._cached(("text", name), make)
 
     def decimal(self, name: str):
         def make():
             units, scale, lo, hi, unk, bad = self.base.decimal(name)
-            return (units[self.rows], scale, lo, hi, self._take(unk), self._take(bad))
+            return (units[self.index], scale, lo, hi, self._pick_mask(unk), self._pick_mask(bad))
 
         return self._cached(("decimal", name), make)
 
 
 _FRESH_LOCK = threading.Lock()
-
-
-class _SliceView:
-    """Rows ``start:stop`` of a :class:`Columns`: slices (views, no copy) of its derived columns.
-
-    The derived columns are computed on the whole ``Columns`` (once), never on the slice: the exact lane's scale
-    and bounds, and whether a column is exact, depend on every row, and a chunk must take the same paths.
-    """
-
-    def __init__(self, columns: Columns, start: int, stop: int):
-        self.base = columns
-        self.start, self.stop = start, stop
-        self.n = stop - start
-        self.codes = columns.codes
-        self._cache: dict = {}
-
-    def gather(self, rows: np.ndarray) -> _RowView:
-        return _RowView(self.base, rows + self.start)
-
-    def _cut(self, mask):
-        if mask is None:
-            return None
-        part = mask[self.start : self.stop]
-        return part if part.any() else None
-
-    def _cached(self, key, make):
-        value = self._cache.get(key)
-        if value is None:
-            value = self._cache[key] = make()
-        return value
-
-    def interval(self, name: str):
-        def make():
-            lo, hi, unk = self.base.interval(name)
-            part = lo[self.start : self.stop]
-            return (part, part if hi is lo else hi[self.start : self.stop], self._cut(unk))
-
-        return self._cached(("interval", name), make)
-
-    def tri(self, name: str):
-        def make():
-            k, unk = self.base.tri(name)
-            return (k[self.start : self.stop], self._cut(unk))
-
-        return self._cached(("tri", name), make)
-
-    def text(self, name: str):
-        def make():
-            codes, unk = self.base.text(name)
-            return (codes[self.start : self.stop], self._cut(unk))
-
-        return self._cached(("text", name), make)
-
-    def decimal(self, name: str):
-        def make():
-            units, scale, lo, hi, unk, bad = self.base.decimal(name)
-            return (units[self.start : self.stop], scale, lo, hi, self._cut(unk), self._cut(bad))
-
-        return self._cached(("decimal", name), make)
 
 
 class _Ctx:
@@ -1674,18 +1621,16 @@ class _Exact:
         return (_isub(_imul(a[0], b[1]), _imul(b[0], a[1])) < 0).astype(bool)
 
     def op_min(self, node):
-        values = [self.eval(a) for a in node.args]
-        out = values[0]
-        for v in values[1:]:
-            take = self._less(v, out)
-            out = (np.where(take, v[0], out[0]), np.where(take, v[1], out[1]), out[2] | v[2], out[3] | v[3])
-        return out
+        return self._extreme(node, lambda v, out: self._less(v, out))
 
     def op_max(self, node):
+        return self._extreme(node, lambda v, out: self._less(out, v))
+
+    def _extreme(self, node, beats):
         values = [self.eval(a) for a in node.args]
         out = values[0]
         for v in values[1:]:
-            take = self._less(out, v)
+            take = beats(v, out)
             out = (np.where(take, v[0], out[0]), np.where(take, v[1], out[1]), out[2] | v[2], out[3] | v[3])
         return out
 

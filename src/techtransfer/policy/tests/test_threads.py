@@ -19,6 +19,8 @@ from techtransfer.policy.vector import (
     evaluate_batch,
 )
 
+from .test_vector import compacting_everything
+
 LIB = default_library()
 APPLIED_ON = "2025-03-01"
 
@@ -53,7 +55,7 @@ def test_chunk_bounds_cover_the_rows_in_order_whatever_the_thread_count():
 
 
 def test_generated_facts_with_an_odd_row_count_are_byte_identical_on_one_two_and_three_threads():
-    n = 20_001  # odd, and 5 chunks of 4,000 or so: above the sizes where rows are compacted within a chunk
+    n = 20_001  # odd, and 5 chunks of 4,000 or so (below the sizes where rows are compacted within a chunk)
     cols = Columns.from_arrays(LIB.catalogue, generate_facts(n, seed=5))
     compiled = compile_library(LIB, APPLIED_ON)
     kw = dict(period=2024, applied_on=APPLIED_ON, compiled=compiled, chunk_rows=4_500)
@@ -75,6 +77,25 @@ def test_generated_facts_with_an_odd_row_count_are_byte_identical_on_one_two_and
             facts = {k: v for k, v in cols.row(i).items() if k in c.version.facts}
             row = evaluate_version(LIB, c.clause, c.version, facts, period=2024, applied_on=APPLIED_ON)
             assert r.result(i) == (row.status, row.amount, row.outputs), (c.clause.id, i)
+
+
+def test_rows_compacted_within_later_chunks_are_the_same_rows_as_unchunked():
+    # Compaction inside a chunk gathers rows of the chunk's slice: they must be offset by the chunk's start.
+    n = 3_001
+    cols = Columns.from_arrays(LIB.catalogue, generate_facts(n, seed=7))
+    compiled = compile_library(LIB, APPLIED_ON)
+    kw = dict(period=2024, applied_on=APPLIED_ON, compiled=compiled)
+    whole = evaluate_batch(LIB, cols, chunk_rows=n, **kw)
+    with compacting_everything():
+        for threads in (1, 2):
+            chunked = evaluate_batch(LIB, cols, chunk_rows=700, threads=threads, **kw)
+            for cid, w in whole.items():
+                r = chunked[cid]
+                assert np.array_equal(r.status, w.status), (cid, threads)
+                assert (r.amount_fen is None and w.amount_fen is None) or np.array_equal(r.amount_fen, w.amount_fen)
+                assert list(r.outputs_fen) == list(w.outputs_fen)
+                for name in w.outputs_fen:
+                    assert np.array_equal(r.outputs_fen[name], w.outputs_fen[name]), (cid, name, threads)
 
 
 def _scenario_groups():
