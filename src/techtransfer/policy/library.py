@@ -28,6 +28,7 @@ from .errors import ErrorCollector, RuleError, RuleErrorCode
 from .expr import Expression, Scope, T, compile_expression
 from .facts import ENTITY_LABELS, EntityKind, FactCatalogue, catalogue_from_data
 from .params import Parameter, ParameterSet, ParameterValue, ParamType, Source
+from .results import parse_date
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -226,12 +227,8 @@ def _date(value, where: str, errors: ErrorCollector, *, required: bool = True) -
         if required:
             errors.add(RuleErrorCode.BAD_RULE, where, "须填写日期（如 2024-01-01）")
         return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value))
+        return parse_date(value)
     except ValueError:
         errors.add(RuleErrorCode.BAD_RULE, where, f"日期「{value}」无效，应写成 2024-01-01 的形式")
         return None

@@ -75,13 +75,18 @@ class Period:
         return f"{self.year} 年度"
 
 
-def as_date(value, field_name: str = "applied_on") -> dt.date:
+def parse_date(value) -> dt.date:
+    """A date from a date, a datetime or ISO text; ``ValueError`` otherwise."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
+    return dt.date.fromisoformat(str(value))
+
+
+def as_date(value, field_name: str = "applied_on") -> dt.date:
     try:
-        return dt.date.fromisoformat(str(value))
+        return parse_date(value)
     except ValueError:
         message = f"申请日期「{value}」无效，应写成 2025-03-01 的形式"
         raise RuleError(RuleErrorCode.BAD_VALUE, message, {field_name: [message]}) from None
