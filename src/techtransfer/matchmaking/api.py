@@ -252,11 +252,14 @@ def match_list(request, stage: str = ""):
     summary="登记对接（已推荐）",
 )
 def match_create(request, payload: MatchIn):
-    user = api_user(request)
-    demand = get_object_for(user, KINDS["demands"].model, payload.demand)
-    counterpart = get_object_for(user, KINDS[payload.kind].model, payload.counterpart)
+    # The service reads both records under the caller's access (a 404 if hidden); pass references only.
     match = services.match_create(
-        actor=user, demand=demand, counterpart=counterpart, notes=payload.notes, score=payload.score, request=request
+        actor=api_user(request),
+        demand=KINDS["demands"].model(pk=payload.demand),
+        counterpart=KINDS[payload.kind].model(pk=payload.counterpart),
+        notes=payload.notes,
+        score=payload.score,
+        request=request,
     )
     return Status(201, match_data(match))
 
@@ -280,11 +283,10 @@ def match_get(request, id: int):
     summary="推进或终止对接",
 )
 def match_advance(request, id: int, payload: AdvanceIn):
-    user = api_user(request)
-    match = get_object_for(user, Match, id)
-    return match_data(
-        services.match_advance(actor=user, match=match, to_stage=payload.stage, note=payload.note, request=request)
+    match = services.match_advance(
+        actor=api_user(request), match=Match(pk=id), to_stage=payload.stage, note=payload.note, request=request
     )
+    return match_data(match)
 
 
 @router.get(

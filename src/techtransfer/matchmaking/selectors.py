@@ -113,7 +113,7 @@ def _hydrate(hits, *, user, k, query_fields=(), query_region=None) -> list[Resul
         obj = objects.get(doc_id)
         if obj is None:  # withdrawn, returned, deleted or no longer visible since the index was built
             continue
-        slug = doc_id.partition(":")[0]
+        slug, _pk = parse_doc_id(doc_id)
         same = [c for c in record_fields(slug, obj) if c in query_fields]
         region_path = obj.region.path if obj.region_id else None
         same_region = obj.region.name if _related_regions(region_path, query_region) else ""

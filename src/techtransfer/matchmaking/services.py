@@ -1,7 +1,6 @@
 """Writes of the matchmaking funnel. Each runs in one transaction, checks access first, and appends a
 ``MatchEvent`` (who, when, from → to, note) and an audit event in the same transaction."""
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -9,7 +8,7 @@ from techtransfer.audit.services import log_event
 from techtransfer.core.access import AccessDenied, get_object_for
 from techtransfer.core.choices import RecordStatus
 from techtransfer.core.errors import ServiceError
-from techtransfer.core.services import validation_messages
+from techtransfer.core.services import full_clean_or_invalid
 
 from . import access
 from .choices import NEXT_STAGES, RANK, MatchErrorCode, MatchStage
@@ -26,7 +25,8 @@ COUNTERPART_FIELDS_BY_MODEL = {
 def match_create(*, actor, demand, counterpart, notes: str = "", score: float | None = None, request=None) -> Match:
     """Record that ``counterpart`` (an achievement, expert or instrument) was recommended for ``demand``.
 
-    The actor must be allowed to drive matches and to see both records; both must be published.
+    The actor must be allowed to drive matches and to see both records; both must be published. Both are
+    read here under the actor's access (a 404 if hidden), so callers may pass unsaved references (``Model(pk=…)``).
     """
     if not access.can_record_matches(actor):
         raise AccessDenied()
@@ -47,10 +47,7 @@ def match_create(*, actor, demand, counterpart, notes: str = "", score: float | 
         score=score,
         **{field: counterpart},
     )
-    try:
-        match.full_clean()
-    except ValidationError as exc:
-        raise ServiceError(MatchErrorCode.INVALID, details=validation_messages(exc)) from exc
+    full_clean_or_invalid(match)
     try:
         with transaction.atomic():
             match.save()
@@ -63,7 +60,10 @@ def match_create(*, actor, demand, counterpart, notes: str = "", score: float | 
 
 @transaction.atomic
 def match_advance(*, actor, match: Match, to_stage: str, note: str = "", request=None) -> Match:
-    """Move ``match`` one step on (or drop it), with a note; one ``MatchEvent`` per change."""
+    """Move ``match`` one step on (or drop it), with a note; one ``MatchEvent`` per change.
+
+    ``match`` is re-read and locked under the actor's access (a 404 if hidden); a reference ``Match(pk=…)`` will do.
+    """
     match = get_object_for(actor, Match.objects.select_for_update(of=("self",)), match.pk)
     if not access.may_drive(actor, match):
         raise AccessDenied()

@@ -100,13 +100,12 @@ def match_create(request):
         messages.error(request, _("登记对接的参数不正确"))
         return redirect("matchmaking:funnel")
     data = form.cleaned_data
-    demand = get_object_for(request.user, KINDS["demands"].model, data["demand"])
-    counterpart = get_object_for(request.user, KINDS[data["kind"]].model, data["counterpart"])
     try:
+        # The service reads both records under the user's access (a 404 if hidden); pass references only.
         match = services.match_create(
             actor=request.user,
-            demand=demand,
-            counterpart=counterpart,
+            demand=KINDS["demands"].model(pk=data["demand"]),
+            counterpart=KINDS[data["kind"]].model(pk=data["counterpart"]),
             notes=data.get("notes") or "",
             score=data.get("score"),
             request=request,
@@ -115,7 +114,7 @@ def match_create(request):
         return forbidden(request, exc.message)
     except ServiceError as exc:
         messages.error(request, exc.message)
-        return redirect("portal:detail", "demands", demand.pk)
+        return redirect("portal:detail", "demands", data["demand"])
     messages.success(request, _("已登记对接：%(m)s") % {"m": match})
     return redirect("matchmaking:match", match.pk)
 
@@ -123,15 +122,15 @@ def match_create(request):
 @login_required
 @require_POST
 def match_advance(request, pk, stage):
-    match = get_object_for(request.user, Match, pk)
     form = forms.MatchAdvanceForm(request.POST)
     note = form.cleaned_data.get("note", "") if form.is_valid() else ""
     try:
-        services.match_advance(actor=request.user, match=match, to_stage=stage, note=note, request=request)
+        # The service locks the match under the user's access (a 404 if hidden).
+        services.match_advance(actor=request.user, match=Match(pk=pk), to_stage=stage, note=note, request=request)
     except AccessDenied as exc:
         return forbidden(request, exc.message)
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("对接阶段已更新为“%(s)s”") % {"s": MatchStage(stage).label})
-    return redirect("matchmaking:match", match.pk)
+    return redirect("matchmaking:match", pk)

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from techtransfer.core.services import record_transition
-from techtransfer.matchmaking import indexing
+from techtransfer.matchmaking import indexing, services
 from techtransfer.matchmaking.models import Match
 
 
@@ -109,6 +109,32 @@ def test_refused_page_writes_change_nothing(client, people, built):
     assert response.status_code == 403
     assert Match.objects.count() == 0
     assert client.get(reverse("matchmaking:funnel")).status_code == 403
+
+
+def test_recommend_block_lists_the_demands_matches_only_to_who_may_see_them(client, people, built):
+    services.match_create(actor=people.scout, demand=built.demand, counterpart=built.expert, notes="推荐")
+    url = reverse("matchmaking:recommend", args=["demands", built.demand.pk])
+    client.force_login(people.acme_member)  # the demanding enterprise follows its matches here
+    html = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert '<h3 id="recommend-matches">本需求的对接</h3>' in html
+    assert f"已推荐 · 负责人 {people.scout}" in html
+    client.force_login(people.rival_member)
+    assert "本需求的对接" not in client.get(url, headers={"HX-Request": "true"}).content.decode()
+    client.logout()
+    assert "本需求的对接" not in client.get(url, headers={"HX-Request": "true"}).content.decode()
+
+
+def test_a_match_on_a_hidden_record_is_404_on_the_page_and_the_api(client, people, built):
+    """Only the service reads the demand and counterpart, so a record the scout may not see must be refused there."""
+    client.force_login(people.scout)
+    hidden = {"demand": built.demand.pk, "kind": "achievements", "counterpart": built.draft.pk}
+    assert client.post(reverse("matchmaking:match_create"), hidden).status_code == 404
+    assert post_json(client, "/api/v1/matching/matches", hidden).status_code == 404
+    unknown_demand = {"demand": 999999, "kind": "achievements", "counterpart": built.membrane.pk}
+    assert client.post(reverse("matchmaking:match_create"), unknown_demand).status_code == 404
+    assert post_json(client, "/api/v1/matching/matches", unknown_demand).status_code == 404
+    assert client.post(reverse("matchmaking:match_advance", args=[999999, "contacted"])).status_code == 404
+    assert Match.objects.count() == 0
 
 
 def test_funnel_through_the_api(client, people, built):
