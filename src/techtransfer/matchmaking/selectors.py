@@ -10,20 +10,32 @@ import functools
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from techtransfer.core import multichoice
-from techtransfer.core.choices import HighTechField, RecordStatus
+from techtransfer.core.choices import CooperationMode, HighTechField, RecordStatus
 from techtransfer.core.models import IndustryCode
 from techtransfer.core.registry import KINDS, kind_for_model
 from techtransfer.matching import normalize
 from techtransfer.organizations.choices import OrganizationKind
 from techtransfer.organizations.models import Organization
+from techtransfer.regions.models import Region
 
+from . import queryvectors
 from .choices import FUNNEL, RANK, MatchStage
-from .indexing import INDEXED_KINDS, current_index, doc_id_for, parse_doc_id, record_fields, record_text
+from .indexing import (
+    INDEXED_KINDS,
+    current_index,
+    doc_id_for,
+    parse_doc_id,
+    record_fields,
+    record_modes,
+    record_readiness,
+    record_text,
+)
 from .models import Match
 
 # What each kind of record is matched with (issue #3: demand → achievements, experts, instruments;
@@ -33,9 +45,38 @@ TARGETS = {
     "demands": ("achievements", "experts", "instruments"),
     "achievements": ("demands", ENTERPRISES),
 }
-FIELD_BONUS = 0.05  # same 高新技术领域
-REGION_BONUS = 0.03  # same region (or one inside the other)
+# ------------------------------------------------------------------------------------- structured signals
+# A result's score is the index's fused text score (0..1, relative to the query's best hit) plus small bonuses for
+# what the two records' structured data share; docs/architecture.md ("Structured signals") states the same rule:
+#
+#   score = text + 0.05 same field + 0.05 same industry + 0.03 same region
+#                + 0.02 transfer mode accepted + 0.02 price within budget + 0.02 ready for use
+#
+# - same field: a 高新技术领域 of one is a field of the other (every kind that has fields);
+# - same industry: the same 国民经济行业大类 (GB/T 4754, two digits), demand ↔ achievement only (experts and
+#   instruments carry no industry);
+# - same region: the region, or one inside or above it (every kind);
+# - transfer mode: the achievement offers a 转化方式 that the demand accepts as 合作方式 (demand ↔ achievement);
+# - budget: the achievement's 意向价格 ≤ the demand's 预算. A price or budget not given is neutral; a price above
+#   the budget earns nothing and the explanation says "报价超出预算" (it is the enterprise's to weigh, not ours to
+#   hide);
+# - ready for use (a demand's achievements only; an achievement's own readiness is the same for every demand it is
+#   shown, so it would not reorder them): TRL ≥ 7 (a prototype demonstrated in an operating environment, what an
+#   enterprise can take up), or ≥ 4 (validated in the laboratory) when the demand accepts 合作开发 — the two parties
+#   then take it through 中试 together, which is what joint development means.
+# The bonuses add at most 0.19, so text evidence dominates: a hit without any shared words never appears (the
+# index returns it or not), and the codes can only reorder hits whose texts are close. Search (a typed query) has
+# no record to compare with: only text counts, and the filters narrow.
+FIELD_BONUS = 0.05
+INDUSTRY_BONUS = 0.05
+REGION_BONUS = 0.03
+MODE_BONUS = 0.02
+BUDGET_BONUS = 0.02
+READINESS_BONUS = 0.02
+READY_TRL = 7
+READY_TRL_CO_DEVELOPMENT = 4
 OVERSAMPLE = 4  # index hits fetched per result wanted, so results dropped by the access check leave enough
+FILTER_OVERSAMPLE = 4  # more again when a filter can only be checked on the records (an index built without it)
 
 
 @dataclass
@@ -47,6 +88,11 @@ class Result:
     same_fields: list[str] = field(default_factory=list)  # Chinese labels
     same_region: str = ""
     explanation: str = ""
+    text_score: float = 0.0  # the index's fused score, before the bonuses
+    same_industry: str = ""  # name of the shared 行业大类
+    shared_modes: list[str] = field(default_factory=list)  # Chinese labels of the modes both accept
+    price_in_budget: bool | None = None  # None: price or budget not given (or not a demand ↔ achievement pair)
+    readiness_level: int | None = None  # the achievement's TRL when it counts as ready for the demand
 
     @property
     def kind_label(self) -> str:
@@ -62,9 +108,14 @@ class Result:
             "id": self.obj.pk,
             "title": self.title,
             "score": round(self.score, 4),
+            "text_score": round(self.text_score, 4),
             "shared_terms": self.shared_terms,
             "same_fields": self.same_fields,
+            "same_industry": self.same_industry,
             "same_region": self.same_region,
+            "shared_modes": self.shared_modes,
+            "price_in_budget": self.price_in_budget,
+            "readiness_level": self.readiness_level,
             "explanation": self.explanation,
         }
 
@@ -76,14 +127,40 @@ def _field_label(code: str) -> str:
         return code
 
 
-def explain(shared_terms, same_fields, same_region) -> str:
+def _mode_label(code: str) -> str:
+    try:
+        return str(CooperationMode(code).label)
+    except ValueError:
+        return code
+
+
+def explain(
+    shared_terms,
+    *,
+    same_fields=(),
+    same_region="",
+    same_industry="",
+    shared_modes=(),
+    price_in_budget=None,
+    readiness_level=None,
+) -> str:
     parts = []
     if shared_terms:
         parts.append(_("共同词语：%(t)s") % {"t": "、".join(shared_terms)})
+    if same_industry:
+        parts.append(_("行业：%(i)s") % {"i": same_industry})
     if same_fields:
         parts.append(_("同属高新技术领域：%(f)s") % {"f": "、".join(same_fields)})
     if same_region:
         parts.append(_("同在%(r)s") % {"r": same_region})
+    if shared_modes:
+        parts.append(_("转化方式相符：%(m)s") % {"m": "、".join(shared_modes)})
+    if price_in_budget is True:
+        parts.append(_("报价在预算内"))
+    elif price_in_budget is False:
+        parts.append(_("报价超出预算"))
+    if readiness_level is not None:
+        parts.append(_("技术就绪度 TRL %(n)s") % {"n": readiness_level})
     return "；".join(parts) or _("内容相近")
 
 
@@ -91,9 +168,86 @@ def _related_regions(a, b) -> bool:
     return bool(a and b) and (a.startswith(b) or b.startswith(a))
 
 
-def _hydrate(hits, *, user, k, query_fields=(), query_region=None) -> list[Result]:
+@dataclass
+class _Source:
+    """What a record asking for recommendations brings to the comparison (read once per request)."""
+
+    slug: str
+    fields: set[str]
+    region: str | None
+    industry: str  # 大类, "" for none
+    modes: set[str]
+    price: Decimal | None  # an achievement's asking price
+    budget: Decimal | None  # a demand's budget
+    ready_trl: int | None  # for a demand: the TRL from which an achievement counts as ready
+    industry_names: dict = field(default_factory=dict)  # 大类 → name, read when first needed
+
+    @classmethod
+    def of(cls, slug: str, obj) -> _Source:
+        modes = set(record_modes(slug, obj))
+        ready = None
+        if slug == "demands":
+            ready = READY_TRL_CO_DEVELOPMENT if CooperationMode.CO_DEVELOPMENT in modes else READY_TRL
+        return cls(
+            slug=slug,
+            fields=set(record_fields(slug, obj)),
+            region=obj.region.path if obj.region_id else None,
+            industry=_industry_major(getattr(obj, "industry_id", None)),
+            modes=modes,
+            price=obj.asking_price if slug == "achievements" else None,
+            budget=obj.budget if slug == "demands" else None,
+            ready_trl=ready,
+        )
+
+    def industry_name(self) -> str:
+        if self.industry not in self.industry_names:
+            found = IndustryCode.objects.filter(code=self.industry).values_list("name", flat=True).first()
+            self.industry_names[self.industry] = found or self.industry
+        return self.industry_names[self.industry]
+
+
+PAIRED = {frozenset({"demands", "achievements"})}  # the pairs whose industry, modes and money are compared
+
+
+def _signals(source: _Source | None, slug: str, obj) -> dict:
+    """The structured signals of result ``obj`` (of kind ``slug``) for ``source``; see the rule above."""
+    if source is None:
+        return {}
+    same = [c for c in record_fields(slug, obj) if c in source.fields]
+    region_path = obj.region.path if obj.region_id else None
+    out = {
+        "same_fields": [_field_label(c) for c in same],
+        "same_region": obj.region.name if _related_regions(region_path, source.region) else "",
+    }
+    if frozenset({source.slug, slug}) not in PAIRED:
+        return out
+    if source.industry and _industry_major(obj.industry_id) == source.industry:
+        out["same_industry"] = source.industry_name()
+    modes = set(record_modes(slug, obj)) & source.modes
+    out["shared_modes"] = [_mode_label(m) for m in CooperationMode.values if m in modes]  # in the choices' order
+    price = source.price if slug == "demands" else obj.asking_price
+    budget = obj.budget if slug == "demands" else source.budget
+    if price is not None and budget is not None:
+        out["price_in_budget"] = price <= budget
+    if source.ready_trl is not None and obj.readiness_level is not None and obj.readiness_level >= source.ready_trl:
+        out["readiness_level"] = obj.readiness_level
+    return out
+
+
+def _bonus(signals: dict) -> float:
+    return (
+        (FIELD_BONUS if signals.get("same_fields") else 0.0)
+        + (INDUSTRY_BONUS if signals.get("same_industry") else 0.0)
+        + (REGION_BONUS if signals.get("same_region") else 0.0)
+        + (MODE_BONUS if signals.get("shared_modes") else 0.0)
+        + (BUDGET_BONUS if signals.get("price_in_budget") is True else 0.0)
+        + (READINESS_BONUS if signals.get("readiness_level") is not None else 0.0)
+    )
+
+
+def _hydrate(hits, *, user, k, source: _Source | None = None, filters: SearchFilters | None = None) -> list[Result]:
     """Index hits → results: fetch the records visible to ``user`` and published now (one query per kind),
-    add the structured bonuses, re-rank, keep ``k``."""
+    keep those that pass ``filters``, add the structured bonuses for ``source``, re-rank, keep ``k``."""
     wanted = defaultdict(list)
     for doc_id, _score, _why in hits:
         slug, pk = parse_doc_id(doc_id)
@@ -108,26 +262,23 @@ def _hydrate(hits, *, user, k, query_fields=(), query_region=None) -> list[Resul
         )
         objects.update({doc_id_for(slug, obj.pk): obj for obj in rows})
     results = []
-    query_fields = set(query_fields)
     for doc_id, score, why in hits:
         obj = objects.get(doc_id)
         if obj is None:  # withdrawn, returned, deleted or no longer visible since the index was built
             continue
         slug, _pk = parse_doc_id(doc_id)
-        same = [c for c in record_fields(slug, obj) if c in query_fields]
-        region_path = obj.region.path if obj.region_id else None
-        same_region = obj.region.name if _related_regions(region_path, query_region) else ""
-        total = score + (FIELD_BONUS if same else 0.0) + (REGION_BONUS if same_region else 0.0)
-        labels = [_field_label(c) for c in same]
+        if filters is not None and not filters.admits(slug, obj):  # edited since the build, or not in the index
+            continue
+        signals = _signals(source, slug, obj)
         results.append(
             Result(
                 kind=slug,
                 obj=obj,
-                score=total,
+                score=score + _bonus(signals),
+                text_score=score,
                 shared_terms=list(why.shared_terms),
-                same_fields=labels,
-                same_region=same_region,
-                explanation=explain(why.shared_terms, labels, same_region),
+                explanation=explain(why.shared_terms, **signals),
+                **signals,
             )
         )
     results.sort(key=lambda r: (-r.score, r.kind, r.obj.pk))
@@ -156,13 +307,13 @@ def recommendations_for(*, obj, user, target: str | None = None, k: int = 10) ->
     query_vector = index.stored_query_vector(own)
     if query_vector is None:
         query_vector = index.stored_vector(own)
-    region = obj.region.path if obj.region_id else None
+    source = _Source.of(slug, obj)
     for t in targets:
         if t == ENTERPRISES:
             out[t] = enterprises_for(achievement=obj, user=user, k=k, index=index)
             continue
         hits = index.search(text, k * OVERSAMPLE, filters={"kind": t}, query_vector=query_vector, exclude=[own])
-        out[t] = _hydrate(hits, user=user, k=k, query_fields=record_fields(slug, obj), query_region=region)
+        out[t] = _hydrate(hits, user=user, k=k, source=source)
     return out
 
 
@@ -184,7 +335,6 @@ def recommendations_for(*, obj, user, target: str | None = None, k: int = 10) ->
 # An enterprise needs text evidence (a matching demand or a shared profile word); codes and region only add.
 ENTERPRISE_DEMAND_WEIGHT = 0.6
 ENTERPRISE_PROFILE_WEIGHT = 0.4
-INDUSTRY_BONUS = 0.05
 ENTERPRISE_DEMAND_HITS = 50  # demand hits read from the index: enough for the best demand of each enterprise
 SPECIFIC_DF_SHARE = 0.05  # a demand shares a specific word with the achievement: one in ≤ 5 % of the documents
 PROFILE_QUERY_WORDS = 12  # the achievement's most specific words compared with each profile
@@ -406,17 +556,110 @@ def enterprises_for(*, achievement, user, k: int = 10, index=None) -> list[Enter
     return results[:k]
 
 
-def search(*, q: str, user, kinds=None, k: int = 20) -> list[Result]:
-    """Free-text search across the indexed kinds (lexical: a request never waits for the embedding model)."""
+@dataclass(frozen=True)
+class SearchFilters:
+    """What the search page and ``GET /api/v1/matching/search`` narrow by (the registries' filter names).
+
+    - ``region``: a region code; records in that region or one inside it;
+    - ``field``: a 高新技术领域 code among the record's fields (achievements, demands, experts);
+    - ``readiness_min``: achievements with at least this TRL (other kinds have none, so they drop out);
+    - ``transfer_mode``: a ``CooperationMode`` that an achievement offers (转化方式) or a demand accepts (合作方式).
+
+    The index carries each of them (``indexing.document_for``), so they narrow the search itself; an index built
+    before a column existed is filtered on the records instead (``admits``), fetching more hits to keep ``k``.
+    """
+
+    region: str = ""
+    field: str = ""
+    readiness_min: int | None = None
+    transfer_mode: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.region or self.field or self.readiness_min or self.transfer_mode)
+
+    def columns(self) -> set[str]:
+        """The index columns these filters read."""
+        wanted = {"region": self.region, "field": self.field, "trl": self.readiness_min, "mode": self.transfer_mode}
+        return {name for name, value in wanted.items() if value}
+
+    def index_filters(self, index, region_path: str | None) -> dict:
+        """The filters for ``Index.search`` on the columns ``index`` has."""
+        out = {}
+        if self.region and "region" in index.fields:
+            out["region__startswith"] = region_path or "\x00"  # an unknown region matches nothing
+        if self.field and "field" in index.fields:
+            out["field"] = self.field
+        if self.readiness_min and "trl" in index.fields:
+            out["trl"] = list(range(self.readiness_min, 10))
+        if self.transfer_mode and "mode" in index.fields:
+            out["mode"] = self.transfer_mode
+        return out
+
+    def admits(self, slug: str, obj) -> bool:
+        if self.region:
+            path = obj.region.path if obj.region_id else ""
+            if not path or f"/{self.region}/" not in path:
+                return False
+        if self.field and self.field not in record_fields(slug, obj):
+            return False
+        if self.readiness_min:
+            trl = record_readiness(slug, obj)
+            if trl is None or trl < self.readiness_min:
+                return False
+        return not self.transfer_mode or self.transfer_mode in record_modes(slug, obj)
+
+
+HYBRID = "hybrid"
+LEXICAL = "lexical"
+
+
+@dataclass
+class SearchOutcome:
+    results: list[Result]
+    mode: str = LEXICAL  # HYBRID when the query's semantic vector took part
+    pending: bool = False  # lexical now; a request with ``semantic="embed"`` would give hybrid results
+
+
+def search_outcome(
+    *, q: str, user, kinds=None, k: int = 20, filters: SearchFilters | None = None, semantic: str = "embed"
+) -> SearchOutcome:
+    """Free-text search across the indexed kinds, narrowed by ``filters``.
+
+    ``semantic``: ``"embed"`` embeds the query when its vector is not cached (a model call in the request, see
+    ``queryvectors``); ``"cached"`` uses a cached vector only and says whether embedding would help (``pending``);
+    ``"off"`` is lexical.
+    """
     q = (q or "").strip()
     index = current_index()
     if not q or index is None:
-        return []
+        return SearchOutcome([])
     kinds = [s for s in (kinds or INDEXED_KINDS) if s in INDEXED_KINDS]
     if not kinds:
-        return []
-    hits = index.search(q[:2000], k * OVERSAMPLE, filters={"kind": kinds})
-    return _hydrate(hits, user=user, k=k)
+        return SearchOutcome([])
+    filters = filters or SearchFilters()
+    region_path = None
+    if filters.region:
+        region_path = Region.objects.filter(code=filters.region).values_list("path", flat=True).first()
+    fetch = k * OVERSAMPLE
+    if filters.columns() - set(index.fields):
+        fetch *= FILTER_OVERSAMPLE
+    query = q[:2000]
+    found = queryvectors.QueryVector(None)
+    if semantic != "off":
+        found = queryvectors.query_vector(index, query, embed=semantic == "embed")
+    hits = index.search(
+        query, fetch, filters={"kind": kinds, **filters.index_filters(index, region_path)}, query_vector=found.vector
+    )
+    # A hit of fused score 0 shares nothing with the query on either side (a small corpus or a strict filter
+    # leaves such rows among the k best); the lexical side drops them the same way.
+    hits = [hit for hit in hits if hit[1] > 0]
+    results = _hydrate(hits, user=user, k=k, filters=filters if filters else None)
+    return SearchOutcome(results, HYBRID if found.vector is not None else LEXICAL, found.pending)
+
+
+def search(*, q: str, user, kinds=None, k: int = 20, filters: SearchFilters | None = None) -> list[Result]:
+    """``search_outcome``'s results, the query embedded when it can be."""
+    return search_outcome(q=q, user=user, kinds=kinds, k=k, filters=filters).results
 
 
 # --------------------------------------------------------------------------------------------------- funnel

@@ -7,12 +7,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from techtransfer.core.access import AccessDenied, get_object_for
 from techtransfer.core.errors import ServiceError
+from techtransfer.core.pagecache import skip_page_cache
 from techtransfer.core.registry import KINDS
 from techtransfer.portal.views import forbidden
 
@@ -24,13 +26,43 @@ RESULTS_PER_KIND = 5
 GROUP_LABELS = {selectors.ENTERPRISES: gettext_lazy("可能需要该成果的企业")}
 
 
-def search(request):
+def _search(request, *, semantic: str):
+    """Parse the search form; run the search when it is valid (an invalid filter shows its error, finds nothing)."""
     form = forms.SearchForm(request.GET)
-    form.is_valid()
-    q = form.cleaned_data.get("q", "")
-    kind = form.cleaned_data.get("kind", "")
-    results = selectors.search(q=q, user=request.user, kinds=[kind] if kind else None) if q else []
-    return render(request, "matchmaking/search.html", {"form": form, "q": q, "results": results})
+    if not form.is_valid():
+        return form, "", selectors.SearchOutcome([])
+    q = form.cleaned_data["q"]
+    kind = form.cleaned_data["kind"]
+    if not q:
+        return form, q, selectors.SearchOutcome([])
+    outcome = selectors.search_outcome(
+        q=q, user=request.user, kinds=[kind] if kind else None, filters=form.filters(), semantic=semantic
+    )
+    return form, q, outcome
+
+
+def search(request):
+    """The search page: at once, the results that need no model call (hybrid when the query's vector is cached,
+    else lexical); when embedding the query would make them hybrid, the results ask for ``search_refine`` on load.
+    """
+    form, q, outcome = _search(request, semantic="cached")
+    refine_url = ""
+    if outcome.pending:
+        refine_url = f"{reverse('matchmaking:search_refine')}?{request.GET.urlencode()}"
+        # Not cached for the next visitor: by then this process has the query's vector and answers hybrid at once.
+        skip_page_cache(request)
+    context = {"form": form, "q": q, "results": outcome.results, "mode": outcome.mode, "refine_url": refine_url}
+    return render(request, "matchmaking/search.html", context)
+
+
+def search_refine(request):
+    """The search page's results, hybrid (the query embedded if need be): an HTML fragment swapped in by htmx.
+
+    Always a fragment, access-checked like the page (the same selector): a separate URL, so the page cache keyed
+    by path never serves it for the page."""
+    _form, q, outcome = _search(request, semantic="embed")
+    context = {"q": q, "results": outcome.results, "mode": outcome.mode, "refine_url": ""}
+    return render(request, "matchmaking/_search_results.html", context)
 
 
 def recommend(request, kind, pk):

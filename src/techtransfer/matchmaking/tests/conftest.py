@@ -1,7 +1,7 @@
 import pytest
 
 from techtransfer.core.tests.factories import AchievementFactory, DemandFactory, ExpertFactory, InstrumentFactory
-from techtransfer.matchmaking import indexing
+from techtransfer.matchmaking import indexing, queryvectors
 
 
 @pytest.fixture(autouse=True)
@@ -12,9 +12,11 @@ def index_location(settings, tmp_path):
     settings.MATCHING_EMBEDDING_CACHE_DIR = tmp_path / "embeddings"
     settings.MATCHING_AUTO_UPDATE = "sync"
     indexing.forget_loaded()
+    queryvectors.forget_query_embedders()
     yield settings.MATCHING_INDEX_DIR
     indexing.wait_for_refresh()
     indexing.forget_loaded()
+    queryvectors.forget_query_embedders()
 
 
 @pytest.fixture

@@ -123,4 +123,4 @@ def test_with_vectors_stores_them_and_records_use_their_own(corpus, settings, tm
     assert list((tmp_path / "embeddings" / "hash-bigram-256").iterdir())  # computed once, cached for next time
     recs = selectors.recommendations_for(obj=corpus.demand, user=None)["achievements"]
     assert recs[0].obj == corpus.membrane
-    assert recs[0].explanation.endswith("同属高新技术领域：新能源与节能；同在相山区")
+    assert recs[0].explanation.endswith("同属高新技术领域：新能源与节能；同在相山区；技术就绪度 TRL 6")

@@ -35,7 +35,7 @@ def test_recommend_block_shows_explained_results(client, built):
     assert html.startswith('<section class="recommendations"')
     assert "为您推荐" in html
     assert built.membrane.title in html and built.expert.name in html and built.instrument.name in html
-    assert "同属高新技术领域：新能源与节能；同在相山区" in html
+    assert "同属高新技术领域：新能源与节能；同在相山区；技术就绪度 TRL 6" in html
     assert built.noise.title not in html and built.draft.title not in html
     assert "登记对接" not in html  # the public may not record matches
 
@@ -65,7 +65,7 @@ def test_api_demand_achievements_and_search(client, built):
     found = client.get(f"/api/v1/matching/demands/{built.demand.pk}/achievements").json()["results"]
     assert [r["id"] for r in found[:2]] == [built.membrane.pk, built.far_membrane.pk]
     assert found[0]["same_fields"] == ["新能源与节能"] and found[0]["same_region"] == "相山区"
-    assert found[0]["explanation"].endswith("；同属高新技术领域：新能源与节能；同在相山区")
+    assert found[0]["explanation"].endswith("；同属高新技术领域：新能源与节能；同在相山区；技术就绪度 TRL 6")
     experts = client.get(f"/api/v1/matching/demands/{built.demand.pk}/experts").json()["results"]
     assert [r["id"] for r in experts] == [built.expert.pk]
     demands = client.get(f"/api/v1/matching/achievements/{built.membrane.pk}/demands").json()["results"]

@@ -26,7 +26,7 @@ def test_demand_gets_achievements_experts_and_instruments_with_explanations(buil
     assert top.same_region == "相山区"
     assert "隔膜" in top.shared_terms
     assert top.explanation.startswith("共同词语：")
-    assert top.explanation.endswith("；同属高新技术领域：新能源与节能；同在相山区")
+    assert top.explanation.endswith("；同属高新技术领域：新能源与节能；同在相山区；技术就绪度 TRL 6")
     assert recs["achievements"][1].same_fields == [] and recs["achievements"][1].same_region == ""
     assert top.score > recs["achievements"][1].score
     assert [r.obj for r in recs["experts"]] == [built.expert]
