@@ -21,6 +21,7 @@ from techtransfer.core.registry import KINDS
 from techtransfer.matchmaking.api import router as matching_router
 from techtransfer.organizations.api import router as organizations_router
 from techtransfer.policies.api import router as policies_router
+from techtransfer.portal.api import router as suggest_router
 from techtransfer.regions.api import router as regions_router
 
 
@@ -79,6 +80,7 @@ api.add_router("/regions", regions_router)
 api.add_router("/industries", industries_router)
 api.add_router("/policies", policies_router)
 api.add_router("/matching", matching_router)
+api.add_router("/suggest", suggest_router)
 
 
 # ---------------------------------------------------------------------------------------------------------------

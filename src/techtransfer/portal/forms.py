@@ -4,6 +4,7 @@ They validate only the shape of the input (a number, a known choice, a line per 
 services validate the content (``full_clean``) and their messages come back onto these fields.
 """
 
+import copy
 import re
 from functools import cache
 
@@ -26,7 +27,7 @@ from techtransfer.core.registry import KINDS, RegistryKind
 from techtransfer.organizations.choices import OrganizationKind
 from techtransfer.regions.models import Region
 
-from . import display, selectors
+from . import display, selectors, suggestions
 
 ANY = ("", gettext_lazy("不限"))
 
@@ -257,15 +258,38 @@ def record_form_class(kind: RegistryKind) -> type[RecordForm]:
     return _record_form_class(kind.slug)
 
 
+#: Typing in a text box of this class refreshes the 智能推荐 panel; so does changing a field of the second class
+#: (the panel says which suggestion is already there and what applying one would replace).
+SUGGEST_SOURCE_CLASS = "suggest-source"
+SUGGEST_TARGET_CLASS = "suggest-target"
+
+
 @cache
 def _record_form_class(slug: str) -> type[RecordForm]:
     kind = KINDS[slug]
-    return forms.modelform_factory(
+    form_class = forms.modelform_factory(
         kind.model,
         form=RecordForm,
         fields=form_field_names(kind.model),
         formfield_callback=_formfield(kind.model),
     )
+    spec = suggestions.SPECS.get(slug)
+    if spec:
+        for names, css_class in ((spec.text_fields, SUGGEST_SOURCE_CLASS), (spec.targets, SUGGEST_TARGET_CLASS)):
+            for name in names:
+                if name in form_class.base_fields:
+                    form_class.base_fields[name].widget.attrs["class"] = css_class
+    return form_class
+
+
+def record_field_form(kind: RegistryKind, name: str, data) -> forms.Form:
+    """A form of the one field ``name`` of ``kind``'s record form, bound to ``data``.
+
+    Its widget renders exactly as in the record form (same name, id and choices), without the record form's
+    database lookups: what applying a suggestion sends back in place of the field."""
+    form = forms.Form(data)
+    form.fields[name] = copy.deepcopy(record_form_class(kind).base_fields[name])
+    return form
 
 
 class ActionForm(forms.Form):

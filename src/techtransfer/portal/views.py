@@ -8,7 +8,7 @@ make is a 403 page and changes nothing.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -29,7 +29,7 @@ from techtransfer.core.registry import KINDS
 from techtransfer.core.workflow import EDITABLE_STATES, TRANSITIONS
 from techtransfer.organizations.models import Organization
 
-from . import display, forms, selectors
+from . import display, forms, selectors, suggestions
 
 PAGE_SIZE = 20
 STATUS_LABELS = dict(RecordStatus.choices)
@@ -154,8 +154,22 @@ def record_detail(request, kind, pk):
     return render(request, "portal/detail.html", context)
 
 
+def _suggestion_panel(request, kind, form, obj=None) -> dict | None:
+    """Where the 智能推荐 panel goes on a record form (before the first field it fills) and what it calls."""
+    spec = suggestions.SPECS.get(kind.slug)
+    targets = [name for name in spec.targets if name in form.fields] if spec else []
+    if not targets or not selectors.may_suggest_fields(request.user, kind=kind, pk=obj.pk if obj else None):
+        return None
+    args = [kind.slug, obj.pk] if obj else [kind.slug]
+    return {
+        "before": next(name for name in form.fields if name in targets),
+        "url": reverse("portal:suggest_fields_for" if obj else "portal:suggest_fields", args=args),
+    }
+
+
 def _render_form(request, kind, form, obj=None):
-    return render(request, "portal/form.html", {"kind": kind, "form": form, "obj": obj})
+    context = {"kind": kind, "form": form, "obj": obj, "suggestion_panel": _suggestion_panel(request, kind, form, obj)}
+    return render(request, "portal/form.html", context)
 
 
 @login_required
@@ -209,6 +223,52 @@ def record_edit(request, kind, pk):
             messages.success(request, _("修改已保存。"))
             return redirect("portal:detail", kind=kind.slug, pk=obj.pk)
     return _render_form(request, kind, form, obj)
+
+
+# ---------------------------------------------------------------- 智能推荐 on the record forms
+
+
+def _suggestion_spec(request, kind, pk):
+    """The kind's suggestion spec, if the user may ask for suggestions here; Http404 / None otherwise."""
+    spec = suggestions.SPECS.get(kind.slug)
+    if spec is None:
+        raise Http404(_("未找到该页面"))
+    return spec if selectors.may_suggest_fields(request.user, kind=kind, pk=pk) else None
+
+
+@login_required
+@require_POST
+def suggest_fields(request, kind, pk=None):
+    """The 智能推荐 panel's content for the text typed so far (an htmx fragment; nothing is written)."""
+    spec = _suggestion_spec(request, kind, pk)
+    if spec is None:
+        return forbidden(request)
+    apply_url = reverse(
+        "portal:apply_suggestion_for" if pk else "portal:apply_suggestion", args=[kind.slug, pk] if pk else [kind.slug]
+    )
+    context = {"kind": kind, "apply_url": apply_url, **suggestions.panel(spec, kind.model, request.POST)}
+    return render(request, "portal/_field_suggestions.html", context)
+
+
+@login_required
+@require_POST
+def apply_suggestion(request, kind, pk=None):
+    """The field a suggestion fills, re-rendered with the suggested value (the rest of the form as typed)."""
+    spec = _suggestion_spec(request, kind, pk)
+    if spec is None:
+        return forbidden(request)
+    target = request.POST.get("suggestion_target", "")
+    try:
+        data, note = suggestions.apply(
+            spec, request.POST, target=target, value=request.POST.get("suggestion_value", "")
+        )
+    except suggestions.NotApplicable as exc:
+        return HttpResponseBadRequest(exc.message)
+    field = forms.record_field_form(kind, target, data)[target]
+    response = render(request, "portal/_form_control.html", {"field": field, "note": note})
+    # After the swap, so the panel re-reads the form with the new value and its row reads 已填入.
+    response["HX-Trigger-After-Settle"] = "suggestion-applied"
+    return response
 
 
 @login_required

@@ -33,6 +33,7 @@ REFERENCE_PATHS = {
     "/api/v1/matching/matches/{id}": {"get"},
     "/api/v1/matching/matches/{id}/advance": {"post"},
     "/api/v1/matching/funnel": {"get"},
+    "/api/v1/suggest/fields": {"post"},
 }
 
 
@@ -49,7 +50,7 @@ def test_openapi_has_every_path_and_method(openapi):
         expected.update({path.format(slug=slug): methods for path, methods in REGISTRY_PATHS.items()})
 
     assert {path: set(ops) for path, ops in openapi["paths"].items()} == expected
-    assert len(expected) == 4 * 6 + 4 + 5 + 10  # registries, reference lists, policies, matching
+    assert len(expected) == 4 * 6 + 4 + 5 + 10 + 1  # registries, reference lists, policies, matching, suggestion
 
 
 def test_openapi_is_described_in_chinese(openapi):
