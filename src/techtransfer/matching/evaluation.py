@@ -106,12 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         "--lexical-weight",
         type=float,
         default=None,
-        help="ablation: one fixed lexical weight for every query (0 = semantic only) instead of the per-query rule",
+        help="ablation: one fixed lexical weight for every query (0 = semantic only) instead of the per-query rule"
+        " (query length and spread)",
     )
     args = parser.parse_args(argv)
     rule = DEFAULT_RULE
     if args.lexical_weight is not None:
-        rule = dataclasses.replace(DEFAULT_RULE, w_short=args.lexical_weight, w_long=args.lexical_weight)
+        rule = dataclasses.replace(DEFAULT_RULE, w_short=args.lexical_weight, w_long=args.lexical_weight, spread_rank=0)
 
     corpus = load_jsonl(args.corpus)
     queries = load_jsonl(args.queries)

@@ -413,10 +413,9 @@ class Index:
                 if self.ivf is not None:
                     return self._search_candidates(q, words, lex, query_vector, k, allowed, explain)
                 sem = self.semantic_scores(query_vector)
-        weight = self.rule.lexical_weight(len(set(words))) if sem is not None else 1.0
         if allowed is not None and sem is not None:
             sem = np.where(allowed, sem, np.float32(-1.0))
-        fused = self.rule.fuse(lex, sem, weight, allowed)
+        fused, weight = self.rule.combine(lex, sem, len(set(words)), allowed)
         if allowed is not None:
             fused = np.where(allowed, fused, -np.inf)
         if sem is None:
@@ -441,13 +440,12 @@ class Index:
         """Hybrid search with the IVF index: the same fusion, over the candidate rows only.
 
         The candidates hold the best lexical documents and the semantic top ``SEMANTIC_CANDIDATES``, so the
-        fusion sees the same best lexical score, best cosine and floor (the 100th best cosine) as over every
-        document. Any other document has a cosine below the floor (semantic part 0) and a lexical score no higher
-        than the ``k`` best lexical candidates, so it cannot enter the top ``k``: scanning the million fused
-        scores is skipped along with the million cosines."""
+        fusion sees the same best lexical score, best cosine, floor (the 100th best cosine) and 10th best of each
+        (the spread that sets the weight) as over every document. Any other document has a cosine below the floor
+        (semantic part 0) and a lexical score no higher than the ``k`` best lexical candidates, so it cannot enter
+        the top ``k``: scanning the million fused scores is skipped along with the million cosines."""
         rows, sem = self.semantic_candidates(query_vector, allowed=allowed, lexical=lex, k=k)
-        weight = self.rule.lexical_weight(len(set(words)))
-        fused = self.rule.fuse(lex[rows], sem, weight)
+        fused, weight = self.rule.combine(lex[rows], sem, len(set(words)))
         keep = min(k, len(rows))
         top = np.argpartition(-fused, keep - 1)[:keep] if keep < len(rows) else np.arange(len(rows))
         top = top[np.lexsort((rows[top], -fused[top]))]  # score desc, then index order: deterministic
