@@ -27,6 +27,7 @@ def test_the_benchmark_prints_throughput_memory_and_agreement(capsys):
     assert code == 0
     assert "政策规则引擎基准：500 个主体 × 12 个条款（2025-06-30 生效）" in out
     assert "本引擎线程数：2（--threads；" in out
+    assert "直通程序：11/12 个条款（按这批列一次生成，含其派生列 " in out  # all but the income split
     assert "批量评价：6,000 次条款评价" in out and "（2 线程，1 次取最快）" in out
     assert "evaluations/s:" in out and "内存：批量评价峰值" in out
     assert "逐行核对：120 次逐行评价与批量结果全部一致" in out
@@ -48,6 +49,7 @@ def test_the_openfisca_half_agrees_with_the_engine_where_openfisca_is_installed(
     assert "吞吐量之比（本引擎 2 线程 / OpenFisca 1 线程）：仅计算 " in out and "；含载入 " in out
     assert "仅计算（输入已载入，交替运行，1 次取最快）：本引擎 2 线程 " in out and "OpenFisca 1 线程 " in out
     assert "本引擎 1 线程（同样交替运行）：" in out and "之比（本引擎 1 线程 / OpenFisca）" in out
+    assert "注：不足 1,000,000 行且条款全是直通程序时，本引擎只用调用线程" in out and "故此处 2 线程即 1 线程" in out
     assert "hte.precheck 结论一致 100.00%" in out
     assert "tech_sme.precheck 结论一致 100.00%" in out
     assert "huaibei.tech_service_subsidy 金额一致 100.00%" in out
