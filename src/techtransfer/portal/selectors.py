@@ -90,13 +90,12 @@ def may_create_records(user) -> bool:
     )
 
 
-def may_suggest_fields(user, *, kind=None, pk: int | None = None) -> bool:
-    """Who may ask for 智能推荐 (it costs CPU, so never the public): whoever may create records, and on the edit
-    page of record ``pk`` whoever may edit it (an expert editing their own profile belongs to no organization)."""
-    if may_create_records(user):
-        return True
-    if pk is None or kind is None:
-        return False
+def may_suggest_fields(user, *, kind, pk: int | None = None) -> bool:
+    """Who may ask for 智能推荐 (it costs CPU, so never the public) — the rule of the page the panel is on: on the
+    create page whoever may create records, on the edit page of record ``pk`` whoever may edit that record (an
+    expert editing their own profile belongs to no organization; a member may not borrow another's record)."""
+    if pk is None:
+        return may_create_records(user)
     return kind.model.objects.filter(pk=pk).editable_by(user).exists()
 
 

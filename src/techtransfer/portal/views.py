@@ -5,6 +5,8 @@ Who may see or change what is decided in ``core.access`` (through ``get_object_f
 make is a 403 page and changes nothing.
 """
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -154,21 +156,30 @@ def record_detail(request, kind, pk):
     return render(request, "portal/detail.html", context)
 
 
-def _suggestion_panel(request, kind, form, obj=None) -> dict | None:
-    """Where the 智能推荐 panel goes on a record form (before the first field it fills) and what it calls."""
+def _suggestion_url(name: str, kind, pk: int | None) -> str:
+    """``portal:<name>`` of the create form (no ``pk``) or of record ``pk``'s edit form (``portal:<name>_for``)."""
+    if pk is None:
+        return reverse(f"portal:{name}", args=[kind.slug])
+    return reverse(f"portal:{name}_for", args=[kind.slug, pk])
+
+
+def _suggestion_panel(kind, form, obj=None) -> dict | None:
+    """Where the 智能推荐 panel goes on a record form (before the first field it fills) and what it calls.
+
+    No access check here: the form is rendered only to whoever passed the create or edit rule, which is the rule of
+    the suggestion views too (``selectors.may_suggest_fields``)."""
     spec = suggestions.SPECS.get(kind.slug)
     targets = [name for name in spec.targets if name in form.fields] if spec else []
-    if not targets or not selectors.may_suggest_fields(request.user, kind=kind, pk=obj.pk if obj else None):
+    if not targets:
         return None
-    args = [kind.slug, obj.pk] if obj else [kind.slug]
     return {
         "before": next(name for name in form.fields if name in targets),
-        "url": reverse("portal:suggest_fields_for" if obj else "portal:suggest_fields", args=args),
+        "url": _suggestion_url("suggest_fields", kind, obj.pk if obj else None),
     }
 
 
 def _render_form(request, kind, form, obj=None):
-    context = {"kind": kind, "form": form, "obj": obj, "suggestion_panel": _suggestion_panel(request, kind, form, obj)}
+    context = {"kind": kind, "form": form, "obj": obj, "suggestion_panel": _suggestion_panel(kind, form, obj)}
     return render(request, "portal/form.html", context)
 
 
@@ -228,35 +239,35 @@ def record_edit(request, kind, pk):
 # ---------------------------------------------------------------- 智能推荐 on the record forms
 
 
-def _suggestion_spec(request, kind, pk):
-    """The kind's suggestion spec, if the user may ask for suggestions here; Http404 / None otherwise."""
-    spec = suggestions.SPECS.get(kind.slug)
-    if spec is None:
-        raise Http404(_("未找到该页面"))
-    return spec if selectors.may_suggest_fields(request.user, kind=kind, pk=pk) else None
+def _suggestion_view(view):
+    """What both 智能推荐 views check first: signed in, POST, a kind with suggestions (else 404), and the user's right
+    to ask here (else 403); ``view`` gets the kind's ``SuggestionSpec``."""
+
+    @login_required
+    @require_POST
+    @functools.wraps(view)
+    def checked(request, kind, pk=None):
+        spec = suggestions.SPECS.get(kind.slug)
+        if spec is None:
+            raise Http404(_("未找到该页面"))
+        if not selectors.may_suggest_fields(request.user, kind=kind, pk=pk):
+            return forbidden(request)
+        return view(request, kind, spec, pk)
+
+    return checked
 
 
-@login_required
-@require_POST
-def suggest_fields(request, kind, pk=None):
+@_suggestion_view
+def suggest_fields(request, kind, spec, pk):
     """The 智能推荐 panel's content for the text typed so far (an htmx fragment; nothing is written)."""
-    spec = _suggestion_spec(request, kind, pk)
-    if spec is None:
-        return forbidden(request)
-    apply_url = reverse(
-        "portal:apply_suggestion_for" if pk else "portal:apply_suggestion", args=[kind.slug, pk] if pk else [kind.slug]
-    )
+    apply_url = _suggestion_url("apply_suggestion", kind, pk)
     context = {"kind": kind, "apply_url": apply_url, **suggestions.panel(spec, kind.model, request.POST)}
     return render(request, "portal/_field_suggestions.html", context)
 
 
-@login_required
-@require_POST
-def apply_suggestion(request, kind, pk=None):
+@_suggestion_view
+def apply_suggestion(request, kind, spec, pk):
     """The field a suggestion fills, re-rendered with the suggested value (the rest of the form as typed)."""
-    spec = _suggestion_spec(request, kind, pk)
-    if spec is None:
-        return forbidden(request)
     target = request.POST.get("suggestion_target", "")
     try:
         data, note = suggestions.apply(

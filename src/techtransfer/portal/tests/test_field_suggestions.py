@@ -184,6 +184,13 @@ def test_demand_panel_offers_fields_only(client, people):
 # ---------------------------------------------------------------- applying a suggestion
 
 
+def applied_control(client, path: str, form: dict, target: str, value: str) -> str:
+    """The form control ``target`` as applying ``value`` over the form ``form`` re-renders it."""
+    response = client.post(path, {**form, "suggestion_target": target, "suggestion_value": value})
+    assert response.status_code == 200
+    return page(response)
+
+
 def test_applying_a_discipline_fills_the_empty_box(client, people):
     client.force_login(people.acme_member)
     response = client.post(
@@ -201,23 +208,15 @@ def test_applying_a_discipline_fills_the_empty_box(client, people):
 
 def test_applying_over_a_typed_discipline_says_what_it_replaced(client, people):
     client.force_login(people.acme_member)
-    html = page(
-        client.post(
-            "/achievements/suggest/apply/",
-            {"discipline": "化学", "suggestion_target": "discipline", "suggestion_value": "药学"},
-        )
-    )
+    html = applied_control(client, "/achievements/suggest/apply/", {"discipline": "化学"}, "discipline", "药学")
     assert 'value="药学"' in html and 'value="化学"' not in html
     assert "已将“化学”改为推荐的“药学”。" in html
 
 
 def test_applying_a_high_tech_field_selects_it(client, people):
     client.force_login(people.acme_member)
-    html = page(
-        client.post(
-            "/achievements/suggest/apply/",
-            {"high_tech_field": "", "suggestion_target": "high_tech_field", "suggestion_value": "bio_medicine"},
-        )
+    html = applied_control(
+        client, "/achievements/suggest/apply/", {"high_tech_field": ""}, "high_tech_field", "bio_medicine"
     )
     assert re.findall(r'<option value="(\w*)" selected>', html) == ["bio_medicine"]
     assert '<select name="high_tech_field" class="suggest-target" id="id_high_tech_field">' in html
@@ -226,12 +225,7 @@ def test_applying_a_high_tech_field_selects_it(client, people):
 
 def test_applying_to_a_demands_fields_adds_a_box_and_keeps_the_others(client, people):
     client.force_login(people.acme_member)
-    html = page(
-        client.post(
-            "/demands/suggest/apply/",
-            {"fields": ["new_energy"], "suggestion_target": "fields", "suggestion_value": "bio_medicine"},
-        )
-    )
+    html = applied_control(client, "/demands/suggest/apply/", {"fields": ["new_energy"]}, "fields", "bio_medicine")
     assert sorted(re.findall(r'<input type="checkbox" name="fields" value="(\w+)"[^>]*checked', html)) == [
         "bio_medicine",
         "new_energy",
@@ -284,6 +278,17 @@ def test_an_expert_editing_their_own_profile_gets_suggestions(client, people):
     response = client.post(f"/experts/{own.pk}/suggest/", body)
     assert list(shown_groups(response)) == ["discipline", "fields"]
     assert client.post(f"/experts/{other.pk}/suggest/", body).status_code == 403
+
+
+def test_on_a_records_edit_page_the_rule_is_editing_that_record(client, people):
+    rivals = AchievementFactory(organization=people.rival)
+    own = AchievementFactory(organization=people.acme)
+    client.force_login(people.acme_member)  # may create records, but may not edit the rival's
+    apply = {"suggestion_target": "discipline", "suggestion_value": "药学"}
+    assert client.post(f"/achievements/{rivals.pk}/suggest/", ANTITUMOUR).status_code == 403
+    assert client.post(f"/achievements/{rivals.pk}/suggest/apply/", apply).status_code == 403
+    assert client.post(f"/achievements/{own.pk}/suggest/", ANTITUMOUR).status_code == 200
+    assert client.post(f"/achievements/{own.pk}/suggest/apply/", apply).status_code == 200
 
 
 def test_the_panel_runs_the_same_few_queries_whatever_the_text(client, people, django_assert_num_queries):
