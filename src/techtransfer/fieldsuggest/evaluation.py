@@ -43,8 +43,8 @@ from techtransfer.fieldsuggest.model import (
     SuggestionModel,
     compose_text,
     default_backend,
-    stderr_progress,
 )
+from techtransfer.matching.semantic import stderr_progress
 
 
 class DataError(ValueError):
@@ -123,7 +123,7 @@ class EmbeddingTally:
         self.embedded = 0
 
     def embed(self, texts: Sequence[str], label: str):
-        report = stderr_progress(f"{label}: {self.backend.model_id}", self.err)
+        report = stderr_progress(f"{label}: {self.backend.model_id}", out=self.err)
 
         def progress(done: int, total: int) -> None:
             if done == 0:

@@ -32,9 +32,7 @@ import html
 import json
 import logging
 import re
-import sys
 import threading
-import time
 import unicodedata
 import zlib
 from collections import Counter
@@ -552,20 +550,6 @@ def default_backend(model_id: str = E5Embedder.model_id, *, fill_cache: bool = F
                     logger.warning("field suggestion: %s unavailable, n-gram evidence only", model_id, exc_info=True)
             _default_backends[key] = backend
         return _default_backends[key]
-
-
-def stderr_progress(label: str, out=None):
-    """A progress function for :func:`embed_cached`: ``label: done/total embedded, rate/s`` on one line of stderr."""
-    out = out or sys.stderr
-    started = time.monotonic()
-
-    def report(done: int, total: int) -> None:
-        elapsed = time.monotonic() - started
-        rate = done / elapsed if elapsed > 0 else 0.0
-        end = "\n" if done >= total else ""
-        print(f"\r{label}: {done}/{total} embedded, {rate:.1f}/s", end=end, file=out, flush=True)
-
-    return report
 
 
 class SemanticMember:

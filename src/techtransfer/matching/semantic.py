@@ -171,17 +171,20 @@ class EmbeddingCache:
 ProgressFn = Callable[[int, int], None]
 
 
-def stderr_progress(label: str) -> ProgressFn:
+def stderr_progress(label: str, out=None) -> ProgressFn:
+    """A progress function for :func:`embed_cached` printing ``label: done/total embedded`` on one line of ``out``
+    (standard error by default)."""
     start = time.monotonic()
 
     def report(done: int, total: int) -> None:
         elapsed = time.monotonic() - start
         rate = done / elapsed if elapsed > 0 else 0.0
         left = (total - done) / rate if rate > 0 else 0.0
-        print(f"\r{label}: {done}/{total} embedded, {rate:.1f}/s, ~{left:.0f}s left", end="", file=sys.stderr)
+        stream = out or sys.stderr  # looked up per call: a test may replace sys.stderr
+        print(f"\r{label}: {done}/{total} embedded, {rate:.1f}/s, ~{left:.0f}s left", end="", file=stream)
         if done >= total:
-            print(file=sys.stderr)
-        sys.stderr.flush()
+            print(file=stream)
+        stream.flush()
 
     return report
 
