@@ -180,7 +180,6 @@ class _Source:
     price: Decimal | None  # an achievement's asking price
     budget: Decimal | None  # a demand's budget
     ready_trl: int | None  # for a demand: the TRL from which an achievement counts as ready
-    industry_names: dict = field(default_factory=dict)  # 大类 → name, read when first needed
 
     @classmethod
     def of(cls, slug: str, obj) -> _Source:
@@ -199,11 +198,11 @@ class _Source:
             ready_trl=ready,
         )
 
+    @functools.cached_property
     def industry_name(self) -> str:
-        if self.industry not in self.industry_names:
-            found = IndustryCode.objects.filter(code=self.industry).values_list("name", flat=True).first()
-            self.industry_names[self.industry] = found or self.industry
-        return self.industry_names[self.industry]
+        """The name of the source's 大类, read once when a result first shares it."""
+        found = IndustryCode.objects.filter(code=self.industry).values_list("name", flat=True).first()
+        return found or self.industry
 
 
 PAIRED = {frozenset({"demands", "achievements"})}  # the pairs whose industry, modes and money are compared
@@ -222,7 +221,7 @@ def _signals(source: _Source | None, slug: str, obj) -> dict:
     if frozenset({source.slug, slug}) not in PAIRED:
         return out
     if source.industry and _industry_major(obj.industry_id) == source.industry:
-        out["same_industry"] = source.industry_name()
+        out["same_industry"] = source.industry_name
     modes = set(record_modes(slug, obj)) & source.modes
     out["shared_modes"] = [_mode_label(m) for m in CooperationMode.values if m in modes]  # in the choices' order
     price = source.price if slug == "demands" else obj.asking_price
