@@ -6,7 +6,6 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from techtransfer.policy import Status, default_library, fastpath, vector
 from techtransfer.policy.bench import OPENFISCA_CLAUSES, generate_facts
@@ -16,7 +15,7 @@ from techtransfer.policy.vector import Columns, CompiledClause, compile_library,
 
 from . import helpers
 from .test_threads import same_bytes
-from .test_vector import SMALL, SMALL_VALUES, bool_expr, num_expr, records
+from .test_vector import RANDOM_RULE_SETTINGS, SMALL, random_rules, records, small_clause
 
 LIB = default_library()
 APPLIED_ON = "2025-03-01"
@@ -102,17 +101,10 @@ def _random_facts(rows):
             assert same_bytes(fast[cid], general[cid]), (cid, rows)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    condition=bool_expr(),
-    amount=st.one_of(st.none(), num_expr()),
-    cap=st.one_of(st.none(), num_expr()),
-    rows=st.lists(st.fixed_dictionaries(SMALL_VALUES), min_size=1, max_size=12),
-)
+@RANDOM_RULE_SETTINGS
+@random_rules
 def test_random_rules_give_the_same_bytes_on_both_paths_and_agree_with_row_wise(condition, amount, cap, rows):
-    data = helpers.clause(condition, amount=amount, cap=cap if amount is not None else None)
-    clause = SMALL.validate_clause(data, policy_id="test")
-    version = clause.versions[0]
+    clause, version = small_clause(condition, amount, cap)
     cols = Columns.from_records(SMALL.catalogue, rows)
     compiled = CompiledClause(SMALL, clause, version)
     when = dict(period=2024, applied_on="2024-06-01")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from techtransfer.policy import RuleError, Status, default_library, evaluate, vector
+from techtransfer.policy import RuleError, Status, default_library, evaluate, fastpath, vector
 from techtransfer.policy.bench import generate_facts
 from techtransfer.policy.rowwise import evaluate_version
 from techtransfer.policy.vector import Columns, CompiledClause, compile_library, evaluate_batch
@@ -180,17 +180,27 @@ SMALL_VALUES = {
 }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
+# A random rule (condition, optional amount and cap) over random rows of the small catalogue.
+random_rules = given(
     condition=bool_expr(),
     amount=st.one_of(st.none(), num_expr()),
     cap=st.one_of(st.none(), num_expr()),
     rows=st.lists(st.fixed_dictionaries(SMALL_VALUES), min_size=1, max_size=12),
 )
-def test_random_rules_agree_between_the_paths(condition, amount, cap, rows):
+RANDOM_RULE_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def small_clause(condition, amount, cap):
+    """(clause, its version) of a rule on the small catalogue; a cap only where there is an amount."""
     data = helpers.clause(condition, amount=amount, cap=cap if amount is not None else None)
     clause = SMALL.validate_clause(data, policy_id="test")
-    version = clause.versions[0]
+    return clause, clause.versions[0]
+
+
+@RANDOM_RULE_SETTINGS
+@random_rules
+def test_random_rules_agree_between_the_paths(condition, amount, cap, rows):
+    clause, version = small_clause(condition, amount, cap)
     cols = Columns.from_records(SMALL.catalogue, rows)
     for force in (False, True):
         batch = CompiledClause(SMALL, clause, version).evaluate(
@@ -285,16 +295,20 @@ def test_division_by_zero_without_any_missing_fact_is_undefined_in_batch():
 @contextlib.contextmanager
 def compacting_everything():
     """Row compaction at every ``and`` / ``or`` step and for every amount, whatever the sizes (normally only for
-    large batches, which the other tests do not reach)."""
+    large batches, which the other tests do not reach). Only the general path compacts rows, so the straight-line
+    programs (fastpath.py) are off meanwhile: else most clauses would never reach the compaction under test."""
     names = ("_COMPACT_ROWS", "_COMPACT_SHARE", "_COMPACT_AMOUNT_SHARE", "_COMPACT_COST", "_COMPACT_AMOUNT_COST")
     saved = [getattr(vector, name) for name in names]
+    saved_fast = fastpath.ENABLED
     for name, value in zip(names, (0, 1.0, 1.0, 0, 0), strict=True):
         setattr(vector, name, value)
+    fastpath.ENABLED = False
     try:
         yield
     finally:
         for name, value in zip(names, saved, strict=True):
             setattr(vector, name, value)
+        fastpath.ENABLED = saved_fast
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
