@@ -120,9 +120,10 @@ class EmbeddingTally:
         self.backend = backend
         self.err = err
         self.texts = 0
+        self.passages = 0
         self.embedded = 0
 
-    def embed(self, texts: Sequence[str], label: str):
+    def embed(self, texts: Sequence[str], label: str, views: Sequence[str] = ("head",)):
         report = stderr_progress(f"{label}: {self.backend.model_id}", out=self.err)
 
         def progress(done: int, total: int) -> None:
@@ -131,7 +132,8 @@ class EmbeddingTally:
             report(done, total)
 
         self.texts += len(texts)
-        return self.backend.embed(texts, progress=progress)
+        self.passages += len(texts) * len(views)
+        return self.backend.embed(texts, progress=progress, views=views)
 
 
 def semantic_spec_for(choice: str, label: str) -> SemanticSpec | None:
@@ -183,8 +185,8 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None, backend: Sema
                 spec = dataclasses.replace(spec, model_id=backend.model_id)  # the member records what made its vectors
                 tally = EmbeddingTally(backend, err)
         embedding_started = time.perf_counter()
-        train_vectors = tally.embed(train_texts, "train") if tally else None
-        test_vectors = tally.embed(test_texts, "test") if tally else None
+        train_vectors = tally.embed(train_texts, "train", spec.views) if tally else None
+        test_vectors = tally.embed(test_texts, "test", spec.views) if tally else None
         embedding_seconds = time.perf_counter() - embedding_started
         started = time.perf_counter()
         model = EnsembleModel.train(train_texts, train_labels, calibrate=False, semantic=spec, vectors=train_vectors)
@@ -204,8 +206,9 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None, backend: Sema
         ngram_predicted = [model.labels[i] for i in model.ngram_scores(test_texts).argmax(axis=1)]
         ngram_accuracy, ngram_macro_f1 = accuracy_and_macro_f1(test_labels, ngram_predicted)
         print(
-            f"semantic: {spec.model_id} (C {spec.c:g}, weight {spec.weight:g}); {tally.texts} texts, "
-            f"{tally.embedded} embedded, {tally.texts - tally.embedded} from the cache, {embedding_seconds:.1f} s",
+            f"semantic: {spec.model_id} (views {'+'.join(spec.views)}, C {spec.c:g}, weight {spec.weight:g}); "
+            f"{tally.texts} texts, {tally.passages} passages, {tally.embedded} embedded, "
+            f"{tally.passages - tally.embedded} from the cache or repeated, {embedding_seconds:.1f} s",
             file=err,
         )
         print(f"n-gram ensemble alone: accuracy {ngram_accuracy:.4f} macro-F1 {ngram_macro_f1:.4f}", file=err)

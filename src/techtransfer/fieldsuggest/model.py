@@ -46,6 +46,7 @@ import numpy as np
 from techtransfer.matching.normalize import normalize, to_simplified
 from techtransfer.matching.semantic import (
     PASSAGE,
+    PASSAGE_CHARS,
     E5Embedder,
     EmbeddingCache,
     default_cache_dir,
@@ -473,26 +474,55 @@ def _standardize(scores: np.ndarray) -> np.ndarray:
 
 # --- semantic evidence ----------------------------------------------------------------------------------------------
 
-#: How the semantic member reads a text, recorded in the saved model. It is exactly what the matcher embeds for a
-#: stored record (:func:`techtransfer.matching.semantic.semantic_text` of the normalized title。body, as a passage),
-#: so a record's stored vector can be passed as ``vectors=`` instead of embedding the text again.
+#: How the semantic member reads a text, recorded in the saved model: one passage vector per *view*, concatenated.
+#: ``head`` is exactly what the matcher embeds for a stored record (:func:`techtransfer.matching.semantic.semantic_text`
+#: of the normalized title。body: its first 160 characters), so a record's stored vector can stand for it; ``tail`` is
+#: the next 160 characters (the head again when the text has no more), which the matcher does not embed.
 SEMANTIC_RECIPE = "passage: matching.semantic.semantic_text(matching.normalize.normalize(title。body))"
+SEMANTIC_VIEWS_RECIPE = {
+    "head": "passage: normalize(title。body)[:160] (matching.semantic.semantic_text)",
+    "tail": "passage: normalize(title。body)[160:320], the head when empty",
+}
+
+
+def semantic_recipe(views: Sequence[str]) -> str:
+    """The recipe recorded for a member reading ``views`` (the one-view recipe unchanged since the first model)."""
+    if tuple(views) == ("head",):
+        return SEMANTIC_RECIPE
+    return " + ".join(SEMANTIC_VIEWS_RECIPE[view] for view in views)
 
 
 def semantic_input(text: str) -> str:
-    """What the embedding model reads of ``text`` (title。body as :func:`compose_text` joins them)."""
+    """What the embedding model reads of ``text`` for the ``head`` view (title。body as :func:`compose_text` joins
+    them)."""
     return semantic_text(normalize(text))
+
+
+def semantic_inputs(text: str, views: Sequence[str]) -> list[str]:
+    """What the embedding model reads of ``text`` for each of ``views`` (``head``, ``tail``), in that order."""
+    normalized = normalize(text)
+    head = semantic_text(normalized)
+    inputs = []
+    for view in views:
+        if view == "head":
+            inputs.append(head)
+        elif view == "tail":
+            inputs.append(normalized[len(head) : 2 * PASSAGE_CHARS] or head)
+        else:
+            raise ValueError(f"unknown semantic view {view!r}; known: {', '.join(SEMANTIC_VIEWS_RECIPE)}")
+    return inputs
 
 
 @dataclass(frozen=True)
 class SemanticSpec:
     """How the semantic member is trained: the logistic regression's inverse regularization ``c``, the ``weight``
-    of its logits beside the ensemble's summed standardized scores, and the embedder whose vectors it reads."""
+    of its logits beside the ensemble's summed standardized scores, the embedder whose vectors it reads, and the
+    ``views`` of each text it reads (their passage vectors concatenated; see :func:`semantic_inputs`)."""
 
-    # The discipline model's (5-fold CV on its training file: 0.6163 → 0.6508; the ADR has the curve).
     c: float = 30.0
     weight: float = 4.0
     model_id: str = E5Embedder.model_id
+    views: tuple[str, ...] = ("head",)
 
 
 class _ReadOnlyCache:
@@ -518,11 +548,13 @@ class SemanticBackend:
         self._cache = cache if cache is None or fill_cache else _ReadOnlyCache(cache)
         self._lock = threading.Lock()
 
-    def embed(self, texts: Sequence[str], progress=None) -> np.ndarray:
-        """Passage vectors of ``texts`` (raw title。body; :func:`semantic_input` is applied here): (n, dim)."""
-        inputs = [semantic_input(text) for text in texts]
+    def embed(self, texts: Sequence[str], progress=None, *, views: Sequence[str] = ("head",)) -> np.ndarray:
+        """Passage vectors of ``texts`` (raw title。body), one per view (:func:`semantic_inputs`), concatenated in
+        the order of ``views``: (n, len(views) · dim). A text read the same by two views is embedded once."""
+        inputs = [part for text in texts for part in semantic_inputs(text, views)]
         with self._lock:
-            return embed_cached(self.embedder, inputs, PASSAGE, self._cache, progress=progress)
+            vectors = embed_cached(self.embedder, inputs, PASSAGE, self._cache, progress=progress)
+        return vectors.reshape(len(texts), len(views) * self.dim)
 
 
 _default_backends: dict[tuple[str, bool], SemanticBackend | None] = {}
@@ -554,7 +586,8 @@ def default_backend(model_id: str = E5Embedder.model_id, *, fill_cache: bool = F
 
 class SemanticMember:
     """Multinomial logistic regression over a text's embedding: float16 weights (dim × labels), float32 biases, the
-    ``weight`` of its logits in the ensemble's sum, and the ``model_id`` and ``recipe`` of the vectors it reads."""
+    ``weight`` of its logits in the ensemble's sum, and the ``model_id``, ``recipe`` and ``views`` of the vectors it
+    reads (one passage vector per view, concatenated: ``dim`` is ``len(views)`` times the embedder's)."""
 
     def __init__(
         self,
@@ -565,7 +598,11 @@ class SemanticMember:
         model_id: str,
         recipe: str = SEMANTIC_RECIPE,
         meta: Mapping | None = None,
+        views: Sequence[str] = ("head",),
     ):
+        self.views = tuple(views)
+        if not self.views or any(view not in SEMANTIC_VIEWS_RECIPE for view in self.views):
+            raise ValueError(f"unknown semantic views {self.views}; known: {', '.join(SEMANTIC_VIEWS_RECIPE)}")
         self.weights = np.asarray(weights, dtype=np.float16)
         self.bias = np.asarray(bias, dtype=np.float32)
         self.weight = float(weight)
@@ -574,10 +611,18 @@ class SemanticMember:
         self.meta = dict(meta or {})
         if self.weights.ndim != 2 or self.bias.shape != (self.weights.shape[1],):
             raise ValueError("semantic weights and bias disagree on the number of labels")
+        if self.weights.shape[0] % len(self.views):
+            raise ValueError("the semantic weights do not split into one block per view")
 
     @property
     def dim(self) -> int:
+        """The length of the vector it reads (all views)."""
         return self.weights.shape[0]
+
+    @property
+    def view_dim(self) -> int:
+        """The length of one view's vector (the embedder's dimension)."""
+        return self.dim // len(self.views)
 
     @classmethod
     def train(cls, vectors: np.ndarray, y: np.ndarray, n_labels: int, spec: SemanticSpec) -> SemanticMember:
@@ -599,7 +644,9 @@ class SemanticMember:
             bias=intercept.astype(np.float32),
             weight=spec.weight,
             model_id=spec.model_id,
+            recipe=semantic_recipe(spec.views),
             meta={"learner": "logistic", "c": spec.c, "n_train": len(y)},
+            views=spec.views,
         )
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
@@ -749,28 +796,39 @@ class EnsembleModel(_Predicting):
     def semantic_vectors(self, texts: Sequence[str], vectors=None, *, progress=None) -> np.ndarray | None:
         """One embedding per text for the semantic member: the row of ``vectors`` where given (``None`` rows, or no
         ``vectors``, are embedded), or ``None`` when the model has no semantic member or a text has no vector and
-        there is no embedder (or it fails)."""
+        there is no embedder (or it fails). A row may hold every view the member reads, or, when its first view is
+        ``head``, that view alone — the vector the matcher stores for a record; the other views are embedded."""
         if self.semantic is None:
             return None
+        member = self.semantic
         rows: list = [None] * len(texts) if vectors is None else list(vectors)
         if len(rows) != len(texts):
             raise ValueError(f"{len(rows)} vectors for {len(texts)} texts")
-        out = np.zeros((len(texts), self.semantic.dim), dtype=np.float32)
-        missing = []
+        out = np.zeros((len(texts), member.dim), dtype=np.float32)
+        missing, heads_only = [], []
         for i, row in enumerate(rows):
             if row is None:
                 missing.append(i)
                 continue
             row = np.asarray(row, dtype=np.float32)
-            if row.shape != (self.semantic.dim,):
-                raise ValueError(f"a vector has shape {row.shape}; the semantic member reads ({self.semantic.dim},)")
-            out[i] = row
-        if missing:
+            if row.shape == (member.dim,):
+                out[i] = row
+            elif row.shape == (member.view_dim,) and member.views[0] == "head":
+                out[i, : member.view_dim] = row
+                heads_only.append(i)
+            else:
+                raise ValueError(f"a vector has shape {row.shape}; the semantic member reads ({member.dim},)")
+        if missing or heads_only:
             backend = self._semantic_backend()
             if backend is None:
                 return None
             try:
-                out[missing] = backend.embed([texts[i] for i in missing], progress=progress)
+                if missing:
+                    out[missing] = backend.embed([texts[i] for i in missing], progress=progress, views=member.views)
+                if heads_only:
+                    out[heads_only, member.view_dim :] = backend.embed(
+                        [texts[i] for i in heads_only], views=member.views[1:]
+                    )
             except Exception:  # the native engine failing mid-run must not take the suggestion down with it
                 logger.exception("field suggestion: embedding failed, n-gram evidence only")
                 return None
@@ -817,6 +875,7 @@ class EnsembleModel(_Predicting):
                 "kind": PASSAGE,
                 "recipe": self.semantic.recipe,
                 "dim": self.semantic.dim,
+                "views": list(self.semantic.views),
                 "weight": self.semantic.weight,
                 "temperature": self.semantic_temperature,
                 "meta": self.semantic.meta,
@@ -862,6 +921,7 @@ class EnsembleModel(_Predicting):
                     model_id=spec["model_id"],
                     recipe=spec["recipe"],
                     meta=spec.get("meta") or {},
+                    views=spec.get("views") or ("head",),
                 )
                 semantic_temperature = spec["temperature"]
             return cls(
@@ -894,7 +954,7 @@ TARGETS = {
 #: The targets whose shipped model has a semantic member, and how it is trained (C and weight chosen by 5-fold
 #: cross-validation on the training file; see docs/adr/0004-field-suggestion.md). ``eval classify`` uses the same
 #: table for a ``--label`` of the same name.
-SEMANTIC_SPECS = {"discipline": SemanticSpec(c=30.0, weight=4.0)}
+SEMANTIC_SPECS = {"discipline": SemanticSpec(c=10.0, weight=6.0, views=("head", "tail"))}
 
 #: The market's 11 technology fields (labels of the ``field`` model) → ``core.choices.HighTechField`` values, where
 #: one of the eight 国家重点支持的高新技术领域 clearly covers the field; ``None`` where none does.

