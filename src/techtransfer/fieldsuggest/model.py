@@ -480,15 +480,13 @@ def _standardize(scores: np.ndarray) -> np.ndarray:
 #: the next 160 characters (the head again when the text has no more), which the matcher does not embed.
 SEMANTIC_RECIPE = "passage: matching.semantic.semantic_text(matching.normalize.normalize(title。body))"
 SEMANTIC_VIEWS_RECIPE = {
-    "head": "passage: normalize(title。body)[:160] (matching.semantic.semantic_text)",
-    "tail": "passage: normalize(title。body)[160:320], the head when empty",
+    "head": SEMANTIC_RECIPE,
+    "tail": "passage: semantic_text(normalize(title。body)[160:]), the head when empty",
 }
 
 
 def semantic_recipe(views: Sequence[str]) -> str:
-    """The recipe recorded for a member reading ``views`` (the one-view recipe unchanged since the first model)."""
-    if tuple(views) == ("head",):
-        return SEMANTIC_RECIPE
+    """The recipe recorded for a member reading ``views``: each view's, joined by `` + ``."""
     return " + ".join(SEMANTIC_VIEWS_RECIPE[view] for view in views)
 
 
@@ -507,7 +505,7 @@ def semantic_inputs(text: str, views: Sequence[str]) -> list[str]:
         if view == "head":
             inputs.append(head)
         elif view == "tail":
-            inputs.append(normalized[len(head) : 2 * PASSAGE_CHARS] or head)
+            inputs.append(semantic_text(normalized[PASSAGE_CHARS:]) or head)
         else:
             raise ValueError(f"unknown semantic view {view!r}; known: {', '.join(SEMANTIC_VIEWS_RECIPE)}")
     return inputs
@@ -797,7 +795,8 @@ class EnsembleModel(_Predicting):
         """One embedding per text for the semantic member: the row of ``vectors`` where given (``None`` rows, or no
         ``vectors``, are embedded), or ``None`` when the model has no semantic member or a text has no vector and
         there is no embedder (or it fails). A row may hold every view the member reads, or, when its first view is
-        ``head``, that view alone — the vector the matcher stores for a record; the other views are embedded."""
+        ``head``, that view alone — the vector the matcher stores for a record; the other views are embedded, except
+        where they read the head again (a text of up to 160 characters), which needs no embedder at all."""
         if self.semantic is None:
             return None
         member = self.semantic
@@ -818,6 +817,12 @@ class EnsembleModel(_Predicting):
                 heads_only.append(i)
             else:
                 raise ValueError(f"a vector has shape {row.shape}; the semantic member reads ({member.dim},)")
+        if heads_only:  # the other views of a text that has no tail read the head again: copy, do not embed
+            rest = member.views[1:]
+            with_tail = [i for i in heads_only if len(set(semantic_inputs(texts[i], member.views))) > 1]
+            for i in set(heads_only) - set(with_tail):
+                out[i, member.view_dim :] = np.tile(out[i, : member.view_dim], len(rest))
+            heads_only = with_tail
         if missing or heads_only:
             backend = self._semantic_backend()
             if backend is None:
@@ -826,9 +831,7 @@ class EnsembleModel(_Predicting):
                 if missing:
                     out[missing] = backend.embed([texts[i] for i in missing], progress=progress, views=member.views)
                 if heads_only:
-                    out[heads_only, member.view_dim :] = backend.embed(
-                        [texts[i] for i in heads_only], views=member.views[1:]
-                    )
+                    out[heads_only, member.view_dim :] = backend.embed([texts[i] for i in heads_only], views=rest)
             except Exception:  # the native engine failing mid-run must not take the suggestion down with it
                 logger.exception("field suggestion: embedding failed, n-gram evidence only")
                 return None

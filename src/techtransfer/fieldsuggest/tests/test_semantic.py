@@ -37,6 +37,16 @@ def one_hot_vectors(labels, order):
     return vectors
 
 
+def with_embedder(fitted, embedder):
+    """A copy of the fitted ``fitted`` that embeds with ``embedder`` (module fixtures stay without one)."""
+    return EnsembleModel(
+        members=fitted.members,
+        temperature=fitted.temperature,
+        semantic=fitted.semantic,
+        semantic_temperature=fitted.semantic_temperature,
+    ).use_embedder(embedder)
+
+
 @pytest.fixture(scope="module")
 def plain():
     return EnsembleModel.train(TEXTS, LABELS, min_df=1)
@@ -109,12 +119,7 @@ def test_with_the_embedder_texts_are_embedded_like_the_vectors_they_were_trained
     embedder = HashEmbedder(64)
     texts = ["水稻病虫害防控", "陶瓷材料", "数控机床"]
     vectors = embedder.embed([semantic_input(t) for t in texts], "passage")
-    model = EnsembleModel(
-        members=hashed.members,
-        temperature=hashed.temperature,
-        semantic=hashed.semantic,
-        semantic_temperature=hashed.semantic_temperature,
-    ).use_embedder(embedder)
+    model = with_embedder(hashed, embedder)
     assert model.uses_semantic
     # Embedding here, passing the stored vectors, or passing some of them give the same probabilities
     assert np.array_equal(model.predict_proba(texts), model.predict_proba(texts, vectors))
@@ -309,12 +314,7 @@ def two_views():
 
 def test_a_two_view_member_reads_head_and_tail_and_completes_a_stored_head_vector(two_views):
     embedder = HashEmbedder(64)
-    model = EnsembleModel(
-        members=two_views.members,
-        temperature=two_views.temperature,
-        semantic=two_views.semantic,
-        semantic_temperature=two_views.semantic_temperature,
-    ).use_embedder(embedder)
+    model = with_embedder(two_views, embedder)
     assert (model.semantic.dim, model.semantic.view_dim) == (128, 64)
     texts = ["碳纤维复合材料" * 30, "数控机床"]  # 210 characters, and 4
     head = embedder.embed([semantic_input(t) for t in texts], "passage")
@@ -329,10 +329,25 @@ def test_a_two_view_member_reads_head_and_tail_and_completes_a_stored_head_vecto
         model.predict(["陶瓷材料"], [np.zeros(32)])
 
 
+def test_a_stored_head_vector_of_a_short_text_needs_no_embedding(two_views):
+    head = HashEmbedder(64).embed(["数控机床"], "passage")[0]
+    # Given no embedder at all, a text of up to 160 characters and its stored head vector
+    model = with_embedder(two_views, None)
+    assert not model.uses_semantic
+    # Then the tail is the head again, copied: the semantic evidence is used, not dropped
+    assert np.array_equal(model.semantic_vectors(["数控机床"], [head]), np.hstack([head, head])[None])
+    assert np.allclose(
+        model.decision_scores(["数控机床"], [head]),
+        model.ngram_scores(["数控机床"]) + 2.0 * model.semantic.scores(np.hstack([head, head])[None]),
+    )
+    # A longer text's tail cannot be had without an embedder: n-grams alone, as for a text with no vector
+    assert model.semantic_vectors(["碳纤维复合材料" * 30], [head]) is None
+
+
 def test_save_and_load_keep_the_views(two_views, tmp_path):
     loaded = load_model(two_views.save(tmp_path / "views.npz"))
     assert loaded.semantic.views == ("head", "tail")
-    assert "[160:320]" in loaded.semantic.recipe
+    assert loaded.semantic.recipe == SEMANTIC_RECIPE + " + " + fieldsuggest.SEMANTIC_VIEWS_RECIPE["tail"]
     texts = ["碳纤维复合材料" * 30, "陶瓷材料"]
     vectors = SemanticBackend(HashEmbedder(64)).embed(texts, views=("head", "tail"))
     assert np.array_equal(loaded.predict_proba(texts, vectors), two_views.predict_proba(texts, vectors))
